@@ -1,0 +1,40 @@
+package sdk
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Level is the severity of a log message, as in the contract's log import.
+type Level uint32
+
+// The log levels, numbered as the ABI carries them.
+const (
+	LevelDebug Level = iota
+	LevelInfo
+	LevelWarn
+	LevelError
+)
+
+// String returns the level's name.
+func (l Level) String() string {
+	switch l {
+	case LevelDebug:
+		return "debug"
+	case LevelInfo:
+		return "info"
+	case LevelWarn:
+		return "warn"
+	case LevelError:
+		return "error"
+	}
+	return fmt.Sprintf("level(%d)", uint32(l))
+}
+
+// Logf writes a message to the host's log through the contract's only
+// import. Never log tokens or other secrets.
+func Logf(level Level, format string, args ...any) {
+	logf(level, fmt.Sprintf(format, args...))
+}
+
+var errNotRegistered = errors.New("no provider registered: call sdk.Register from an init function of package main")

@@ -1,0 +1,33 @@
+//go:build !wasip1
+
+package sdk
+
+import (
+	"log"
+	"sync"
+)
+
+var (
+	registered Provider
+	logMu      sync.Mutex
+	logSink    = func(level Level, msg string) { log.Printf("%s: %s", level, msg) }
+)
+
+// Register makes p the provider this program serves.
+func Register(p Provider) { registered = p }
+
+// SetLogSink routes Logf to f outside WebAssembly (in-process tests and the
+// subprocess transport). It returns the previous sink.
+func SetLogSink(f func(Level, string)) (previous func(Level, string)) {
+	logMu.Lock()
+	defer logMu.Unlock()
+	previous, logSink = logSink, f
+	return previous
+}
+
+func logf(level Level, msg string) {
+	logMu.Lock()
+	f := logSink
+	logMu.Unlock()
+	f(level, msg)
+}

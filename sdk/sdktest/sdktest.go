@@ -1,0 +1,76 @@
+// Package sdktest runs a provider in-process, without any transport, through
+// the same JSON encoding the transports use. Plugin authors use it in unit
+// tests:
+//
+//	p := sdktest.New(myprovider.Provider{})
+//	spec, errs, err := p.Configure(map[string]string{"issuer": "https://idp.example.com"}, sdk.Client{ClientID: "cli"})
+package sdktest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/idplug/idplug/sdk"
+)
+
+// Plugin is a provider reached through the contract's JSON documents.
+type Plugin struct {
+	p sdk.Provider
+}
+
+// New wraps p.
+func New(p sdk.Provider) *Plugin { return &Plugin{p: p} }
+
+// Describe calls describe.
+func (t *Plugin) Describe() (sdk.PluginInfo, error) {
+	var info sdk.PluginInfo
+	err := t.call(sdk.FuncDescribe, struct{}{}, &info)
+	return info, err
+}
+
+// Configure calls configure. It returns the spec, or the configuration errors
+// the provider reported; err is a failure of the call itself.
+func (t *Plugin) Configure(settings map[string]string, client sdk.Client) (*sdk.ProviderSpec, []sdk.ConfigError, error) {
+	var out sdk.ConfigureOutput
+	if err := t.call(sdk.FuncConfigure, sdk.ConfigureInput{Settings: settings, Client: client}, &out); err != nil {
+		return nil, nil, err
+	}
+	return out.OK, out.Err, nil
+}
+
+// Prepare calls prepare.
+func (t *Plugin) Prepare(ex sdk.Exchange, req sdk.HTTPRequest) (sdk.HTTPRequest, error) {
+	var out sdk.HTTPRequest
+	err := t.call(sdk.FuncPrepare, sdk.PrepareInput{Exchange: ex, Request: req}, &out)
+	return out, err
+}
+
+// Interpret calls interpret.
+func (t *Plugin) Interpret(ex sdk.Exchange, resp sdk.HTTPResponse) (sdk.HTTPResponse, error) {
+	var out sdk.HTTPResponse
+	err := t.call(sdk.FuncInterpret, sdk.InterpretInput{Exchange: ex, Response: resp}, &out)
+	return out, err
+}
+
+// Identity calls identity.
+func (t *Plugin) Identity(idTokenClaims, userinfo sdk.Claims) (sdk.Identity, error) {
+	var out sdk.Identity
+	err := t.call(sdk.FuncIdentity, sdk.IdentityInput{IDTokenClaims: idTokenClaims, Userinfo: userinfo}, &out)
+	return out, err
+}
+
+func (t *Plugin) call(fn sdk.Function, in, out any) error {
+	b, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	var res sdk.Result
+	if err := json.Unmarshal(sdk.Handle(t.p, fn, b), &res); err != nil {
+		return fmt.Errorf("%s: malformed envelope: %w", fn, err)
+	}
+	if res.Error != "" {
+		return errors.New(res.Error)
+	}
+	return json.Unmarshal(res.OK, out)
+}
