@@ -1,0 +1,50 @@
+# idplug — every job CI and people run. `make help` lists them.
+
+GO          ?= go
+BIN         := bin
+PROVIDERS   := $(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/main.go))))
+WASM        := $(PROVIDERS:%=$(BIN)/plugins/%.wasm)
+GO_SOURCES  := $(shell find . -name '*.go' -not -path './node_modules/*') go.mod go.sum
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+DEMO_ADDR   ?= 127.0.0.1:8765
+
+.PHONY: help build plugins test demo bench lint clean
+
+help: ## list the jobs
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+build: $(BIN)/idplug $(BIN)/demoidp ## bin/idplug with the built-in plugins inside, and the demo IdP
+
+plugins: $(WASM) ## every provider of plugins/ as bin/plugins/<name>.wasm
+
+$(BIN)/plugins/%.wasm: $(GO_SOURCES)
+	@mkdir -p $(@D)
+	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -ldflags='-s -w' -o $@ ./plugins/$*
+
+# The built-in plugins are the same modules, embedded into the binary.
+$(BIN)/idplug: $(WASM) $(GO_SOURCES)
+	rm -f internal/builtin/wasm/*.wasm
+	cp $(WASM) internal/builtin/wasm/
+	$(GO) build -trimpath -o $@ ./cmd/idplug
+
+$(BIN)/demoidp: $(GO_SOURCES)
+	$(GO) build -o $@ ./cmd/demoidp
+
+test: build ## unit and integration tests (race detector on)
+	IDPLUG_BIN=$(abspath $(BIN)/idplug) IDPLUG_PLUGINS=$(abspath $(BIN)/plugins) \
+		$(GO) test -race -timeout 15m -count=1 ./...
+
+demo: build ## start the demo IdP on $(DEMO_ADDR) and sign in to it
+	./cmd/demoidp/demo.sh $(DEMO_ADDR)
+
+bench: build ## print the performance figures of DESIGN.md §6
+	IDPLUG_BIN=$(abspath $(BIN)/idplug) ./scripts/bench.sh
+
+lint: ## gofmt, go vet, staticcheck
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'run gofmt -w on the files above'; exit 1; }
+	$(GO) vet ./...
+	GOOS=wasip1 GOARCH=wasm $(GO) vet ./sdk/... ./plugins/...
+	$(GO) run $(STATICCHECK) ./...
+
+clean: ## remove build outputs
+	rm -rf $(BIN) internal/builtin/wasm/*.wasm
