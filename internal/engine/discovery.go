@@ -1,0 +1,111 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/idplug/idplug/sdk"
+)
+
+// wellKnown is the path suffix of an OpenID Connect discovery document
+// (OpenID Connect Discovery 1.0 §4).
+const wellKnown = "/.well-known/openid-configuration"
+
+// Discovery is what a provider's discovery document says about it.
+type Discovery struct {
+	Issuer    string
+	Endpoints sdk.Endpoints // all but Refresh, which discovery does not name
+}
+
+// discoveryJSON is the part of the document idplug uses (OpenID Connect
+// Discovery 1.0 §3, RFC 8628 §4, RFC 7009 via RFC 8414 §2).
+type discoveryJSON struct {
+	Issuer              string `json:"issuer"`
+	DeviceAuthorization string `json:"device_authorization_endpoint"`
+	Token               string `json:"token_endpoint"`
+	Userinfo            string `json:"userinfo_endpoint"`
+	Revocation          string `json:"revocation_endpoint"`
+	JWKS                string `json:"jwks_uri"`
+	EndSession          string `json:"end_session_endpoint"`
+}
+
+// Discover fetches the discovery document at discoveryURL through hc, with
+// hooks (which may be nil) on the discovery exchange. The document's issuer
+// must equal wantIssuer exactly (OpenID Connect Discovery 1.0 §4.3); an empty
+// wantIssuer means the URL that discoveryURL appends wellKnown to. Every
+// endpoint must be an https URL, or http on a loopback host.
+func Discover(ctx context.Context, hc *http.Client, hooks Hooks, discoveryURL, wantIssuer string) (Discovery, error) {
+	const ex = sdk.ExchangeDiscovery
+	if wantIssuer == "" {
+		var ok bool
+		if wantIssuer, ok = strings.CutSuffix(discoveryURL, wellKnown); !ok {
+			return Discovery{}, fmt.Errorf("discovery: %s does not end in %s, so the plugin must also return the issuer", discoveryURL, wellKnown)
+		}
+	}
+	resp, err := send(ctx, hc, hooks, ex, sdk.HTTPRequest{
+		Method:  http.MethodGet,
+		URL:     discoveryURL,
+		Headers: []sdk.Header{{Name: "Accept", Value: "application/json"}},
+	})
+	if err != nil {
+		return Discovery{}, err
+	}
+	var dj discoveryJSON
+	if err := decode(ex, resp, &dj); err != nil {
+		return Discovery{}, err
+	}
+	if dj.Issuer != wantIssuer {
+		return Discovery{}, fmt.Errorf("discovery: the document at %s names issuer %q, not %q; set the issuer setting to exactly the provider's issuer",
+			discoveryURL, dj.Issuer, wantIssuer)
+	}
+	d := Discovery{Issuer: dj.Issuer, Endpoints: sdk.Endpoints{
+		DeviceAuthorization: dj.DeviceAuthorization,
+		Token:               dj.Token,
+		Userinfo:            dj.Userinfo,
+		Revocation:          dj.Revocation,
+		JWKS:                dj.JWKS,
+		EndSession:          dj.EndSession,
+	}}
+	for _, f := range []struct{ name, url string }{
+		{"device_authorization_endpoint", dj.DeviceAuthorization}, {"token_endpoint", dj.Token},
+		{"userinfo_endpoint", dj.Userinfo}, {"revocation_endpoint", dj.Revocation},
+		{"jwks_uri", dj.JWKS}, {"end_session_endpoint", dj.EndSession},
+	} {
+		if f.url != "" && !secureURL(f.url) {
+			return Discovery{}, fmt.Errorf("discovery: %s %q must be an https URL (http only on a loopback host); the provider's discovery document is wrong", f.name, f.url)
+		}
+	}
+	return d, nil
+}
+
+// secureURL reports whether s is an absolute https URL, or http on a loopback
+// host.
+func secureURL(s string) bool {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	return u.Scheme == "https" || u.Scheme == "http" && sdk.IsLoopback(u.Hostname())
+}
+
+// Resolve returns spec with its missing issuer and endpoints filled from d;
+// what the plugin returned wins.
+func Resolve(spec sdk.ProviderSpec, d Discovery) sdk.ProviderSpec {
+	fill := func(dst *string, v string) {
+		if *dst == "" {
+			*dst = v
+		}
+	}
+	fill(&spec.Issuer, d.Issuer)
+	e := &spec.Endpoints
+	fill(&e.DeviceAuthorization, d.Endpoints.DeviceAuthorization)
+	fill(&e.Token, d.Endpoints.Token)
+	fill(&e.Userinfo, d.Endpoints.Userinfo)
+	fill(&e.Revocation, d.Endpoints.Revocation)
+	fill(&e.JWKS, d.Endpoints.JWKS)
+	fill(&e.EndSession, d.Endpoints.EndSession)
+	return spec
+}

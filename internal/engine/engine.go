@@ -1,0 +1,237 @@
+// Package engine is idplug's one implementation of the OAuth exchanges with a
+// provider: OpenID Connect Discovery 1.0, the device authorization grant
+// (RFC 8628) with its polling, refresh (RFC 6749 §6), revocation (RFC 7009),
+// userinfo (OpenID Connect Core 1.0 §5.3) and ID-token verification.
+//
+// Provider plugins never speak HTTP themselves. The engine builds every
+// request, lets the plugin rewrite it (Hooks.Prepare), sends it through the
+// http.Client of an internal/edge.Edge, lets the plugin turn the answer into
+// the RFC shape (Hooks.Interpret) and parses it into golang.org/x/oauth2
+// types. Outcomes are decided on the OAuth "error" member of the JSON body,
+// never on the HTTP status alone: Auth0, for one, answers
+// authorization_pending with 403.
+//
+// A typical login:
+//
+//	d, err := engine.Discover(ctx, hc, hooks, spec.DiscoveryURL, spec.Issuer)
+//	spec = engine.Resolve(spec, d)
+//	edge.Allow(...the resolved endpoints...)
+//	c, err := engine.New(engine.Config{Spec: spec, Client: client, Hooks: hooks, HTTP: hc})
+//	da, err := c.DeviceAuth(ctx)
+//	// show da.VerificationURI and da.UserCode
+//	tok, err := c.Poll(ctx, da, onEvent)
+//	idToken := engine.IDToken(tok)
+package engine
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/idplug/idplug/sdk"
+)
+
+// maxBody bounds what the engine reads of a response.
+const maxBody = 1 << 20
+
+// Hooks are a provider plugin's optional wire adapters; *plugin.Plugin
+// satisfies Hooks and calls the plugin only when it declares the hook.
+type Hooks interface {
+	// Prepare may rewrite a request before it is sent.
+	Prepare(ctx context.Context, ex sdk.Exchange, req sdk.HTTPRequest) (sdk.HTTPRequest, error)
+	// Interpret may rewrite a response before it is parsed.
+	Interpret(ctx context.Context, ex sdk.Exchange, resp sdk.HTTPResponse) (sdk.HTTPResponse, error)
+}
+
+// Clock tells the time and waits; tests inject a fake one so that polling is
+// checked without sleeping.
+type Clock interface {
+	Now() time.Time
+	After(d time.Duration) <-chan time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// Config is what a Client needs. Spec and Client are required; the rest have
+// defaults.
+type Config struct {
+	// Spec is the provider's spec with endpoints resolved (after Resolve).
+	Spec sdk.ProviderSpec
+	// Client is the profile's OAuth client. Empty Scopes means
+	// Spec.DefaultScopes.
+	Client sdk.Client
+	// Hooks adapt the wire to the provider; nil means none. Pass a nil
+	// interface, not a nil *plugin.Plugin.
+	Hooks Hooks
+	// HTTP sends every request: the Client of an edge.Edge. Required.
+	HTTP *http.Client
+	// Clock defaults to the real clock.
+	Clock Clock
+	// Logger receives polling decisions at Debug; nil logs nothing.
+	Logger *slog.Logger
+}
+
+// Client performs the OAuth exchanges with one provider for one OAuth client.
+// It is safe for concurrent use.
+type Client struct {
+	spec     sdk.ProviderSpec
+	client   sdk.Client
+	hooks    Hooks
+	hc       *http.Client
+	clock    Clock
+	log      *slog.Logger
+	verifier *oidc.IDTokenVerifier // nil without Spec.Issuer and Spec.Endpoints.JWKS
+}
+
+// New checks cfg and returns a Client. Errors name the field to fix.
+func New(cfg Config) (*Client, error) {
+	if cfg.HTTP == nil {
+		return nil, errors.New("engine: Config.HTTP is nil; pass the Client of an edge.Edge")
+	}
+	if cfg.Client.ClientID == "" {
+		return nil, errors.New("the profile has no client_id; set client_id to the client registered at the provider")
+	}
+	switch cfg.Spec.AuthStyle {
+	case "", sdk.AuthNone:
+	case sdk.AuthBasic, sdk.AuthPost:
+		if cfg.Client.ClientSecret == "" {
+			return nil, fmt.Errorf("the provider wants client authentication %q but the profile has no client_secret; set client_secret", cfg.Spec.AuthStyle)
+		}
+	default:
+		return nil, fmt.Errorf("unknown client authentication style %q; the plugin must return none, basic or post", cfg.Spec.AuthStyle)
+	}
+	c := &Client{
+		spec:   cfg.Spec,
+		client: cfg.Client,
+		hooks:  cfg.Hooks,
+		hc:     cfg.HTTP,
+		clock:  cmp.Or[Clock](cfg.Clock, realClock{}),
+		log:    cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
+	}
+	if s := cfg.Spec; s.Issuer != "" && s.Endpoints.JWKS != "" {
+		// The key set keeps the context for its background fetches of the
+		// JWKS, which therefore go through the edge as well.
+		keys := oidc.NewRemoteKeySet(oidc.ClientContext(context.Background(), cfg.HTTP), s.Endpoints.JWKS)
+		c.verifier = oidc.NewVerifier(s.Issuer, keys, &oidc.Config{
+			ClientID:             cfg.Client.ClientID,
+			SupportedSigningAlgs: signingAlgs,
+			Now:                  c.clock.Now,
+		})
+	}
+	return c, nil
+}
+
+// signingAlgs are the asymmetric JWS algorithms accepted on ID tokens.
+var signingAlgs = []string{
+	oidc.RS256, oidc.RS384, oidc.RS512, oidc.ES256, oidc.ES384, oidc.ES512,
+	oidc.PS256, oidc.PS384, oidc.PS512, oidc.EdDSA,
+}
+
+// extra returns the spec's extra parameters of exchange ex.
+func (c *Client) extra(ex sdk.Exchange, v url.Values) url.Values {
+	for _, p := range c.spec.ExtraParams {
+		if p.Exchange == ex {
+			v.Set(p.Name, p.Value)
+		}
+	}
+	return v
+}
+
+// post builds a form POST to endpoint for exchange ex with the client's
+// authentication (RFC 6749 §2.3.1) and the exchange's extra parameters, and
+// sends it.
+func (c *Client) post(ctx context.Context, ex sdk.Exchange, endpoint string, form url.Values) (sdk.HTTPResponse, error) {
+	headers := []sdk.Header{
+		{Name: "Content-Type", Value: "application/x-www-form-urlencoded"},
+		{Name: "Accept", Value: "application/json"},
+	}
+	switch c.spec.AuthStyle {
+	case sdk.AuthBasic:
+		// RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic.
+		r := http.Request{Header: http.Header{}}
+		r.SetBasicAuth(url.QueryEscape(c.client.ClientID), url.QueryEscape(c.client.ClientSecret))
+		headers = append(headers, sdk.Header{Name: "Authorization", Value: r.Header.Get("Authorization")})
+	case sdk.AuthPost:
+		form.Set("client_id", c.client.ClientID)
+		form.Set("client_secret", c.client.ClientSecret)
+	default:
+		form.Set("client_id", c.client.ClientID)
+	}
+	return send(ctx, c.hc, c.hooks, ex, sdk.HTTPRequest{
+		Method:  http.MethodPost,
+		URL:     endpoint,
+		Headers: headers,
+		Body:    c.extra(ex, form).Encode(),
+	})
+}
+
+// get builds a GET of endpoint for exchange ex with the exchange's extra
+// parameters in the query, and sends it.
+func (c *Client) get(ctx context.Context, ex sdk.Exchange, endpoint string, headers ...sdk.Header) (sdk.HTTPResponse, error) {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return sdk.HTTPResponse{}, fmt.Errorf("%s endpoint is not a URL: %w", ex, err)
+	}
+	u.RawQuery = c.extra(ex, u.Query()).Encode()
+	return send(ctx, c.hc, c.hooks, ex, sdk.HTTPRequest{
+		Method:  http.MethodGet,
+		URL:     u.String(),
+		Headers: append(headers, sdk.Header{Name: "Accept", Value: "application/json"}),
+	})
+}
+
+// send passes req through hooks.Prepare, sends it, and passes the answer
+// through hooks.Interpret. An error is a failed plugin hook or a request that
+// got no answer; any answer, whatever its status, is returned for parsing.
+func send(ctx context.Context, hc *http.Client, hooks Hooks, ex sdk.Exchange, req sdk.HTTPRequest) (sdk.HTTPResponse, error) {
+	var err error
+	if hooks != nil {
+		if req, err = hooks.Prepare(ctx, ex, req); err != nil {
+			return sdk.HTTPResponse{}, err
+		}
+	}
+	var body io.Reader
+	if req.Body != "" {
+		body = strings.NewReader(req.Body)
+	}
+	hreq, err := http.NewRequestWithContext(ctx, req.Method, req.URL, body)
+	if err != nil {
+		return sdk.HTTPResponse{}, fmt.Errorf("%s request: %w", ex, err)
+	}
+	for _, h := range req.Headers {
+		hreq.Header.Add(h.Name, h.Value)
+	}
+	hresp, err := hc.Do(hreq)
+	if err != nil {
+		return sdk.HTTPResponse{}, &netError{exchange: ex, err: err}
+	}
+	defer hresp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(hresp.Body, maxBody))
+	if err != nil {
+		return sdk.HTTPResponse{}, &netError{exchange: ex, err: err}
+	}
+	resp := sdk.HTTPResponse{Status: uint16(hresp.StatusCode), Body: string(b)}
+	for _, name := range slices.Sorted(maps.Keys(hresp.Header)) {
+		for _, v := range hresp.Header[name] {
+			resp.Headers = append(resp.Headers, sdk.Header{Name: name, Value: v})
+		}
+	}
+	if hooks != nil {
+		return hooks.Interpret(ctx, ex, resp)
+	}
+	return resp, nil
+}

@@ -1,0 +1,100 @@
+package engine
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"net/url"
+
+	"golang.org/x/oauth2"
+
+	"github.com/idplug/idplug/sdk"
+)
+
+// Refresh exchanges a refresh token for new tokens (RFC 6749 §6) at the
+// refresh endpoint, or the token endpoint when the spec names none. When the
+// provider does not rotate the refresh token, the returned token keeps
+// refreshToken. An invalid_grant means the session is over: log in again.
+func (c *Client) Refresh(ctx context.Context, refreshToken string) (*oauth2.Token, error) {
+	const ex = sdk.ExchangeRefresh
+	if refreshToken == "" {
+		return nil, fmt.Errorf("%s: there is no refresh token (ask for the offline_access scope if the provider needs it); run login again", ex)
+	}
+	endpoint := cmp.Or(c.spec.Endpoints.Refresh, c.spec.Endpoints.Token)
+	resp, err := c.post(ctx, ex, endpoint, url.Values{
+		"grant_type":    {"refresh_token"},
+		"refresh_token": {refreshToken},
+	})
+	if err != nil {
+		return nil, err
+	}
+	tok, err := parseToken(ex, resp, c.clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	if tok.RefreshToken == "" {
+		tok.RefreshToken = refreshToken
+	}
+	return tok, nil
+}
+
+// Revoke revokes token at the revocation endpoint (RFC 7009 §2.1); hint is
+// "refresh_token", "access_token" or "". Success is a 200 answer, also for a
+// token the provider no longer knows (§2.2). The error matches
+// ErrNotSupported when the provider has no revocation endpoint or cannot
+// revoke this type of token (§2.2.1): delete the token locally all the same.
+func (c *Client) Revoke(ctx context.Context, token, hint string) error {
+	const ex = sdk.ExchangeRevocation
+	if c.spec.Endpoints.Revocation == "" {
+		return fmt.Errorf("%s: %w: the provider has no revocation endpoint", ex, ErrNotSupported)
+	}
+	form := url.Values{"token": {token}}
+	if hint != "" {
+		form.Set("token_type_hint", hint)
+	}
+	resp, err := c.post(ctx, ex, c.spec.Endpoints.Revocation, form)
+	if err != nil {
+		return err
+	}
+	return answerError(ex, resp)
+}
+
+// Userinfo fetches the user's claims with an access token (OpenID Connect
+// Core 1.0 §5.3). The error matches ErrNotSupported when the provider has no
+// userinfo endpoint; an *OAuthError with CodeInvalidToken means the token
+// was refused.
+func (c *Client) Userinfo(ctx context.Context, accessToken string) (map[string]any, error) {
+	const ex = sdk.ExchangeUserinfo
+	if c.spec.Endpoints.Userinfo == "" {
+		return nil, fmt.Errorf("%s: %w: the provider has no userinfo endpoint", ex, ErrNotSupported)
+	}
+	resp, err := c.get(ctx, ex, c.spec.Endpoints.Userinfo, sdk.Header{Name: "Authorization", Value: "Bearer " + accessToken})
+	if err != nil {
+		return nil, err
+	}
+	var claims map[string]any
+	if err := decode(ex, resp, &claims); err != nil {
+		return nil, err
+	}
+	return claims, nil
+}
+
+// VerifyIDToken verifies a raw ID token (OpenID Connect Core 1.0 §3.1.3.7):
+// its signature against the provider's JWKS (fetched through the edge and
+// cached), iss equal to the spec's issuer, aud containing the client_id, and
+// exp not passed by the Client's clock. It returns the token's claims. The
+// error matches ErrNotSupported when the spec has no issuer or JWKS endpoint.
+func (c *Client) VerifyIDToken(ctx context.Context, raw string) (map[string]any, error) {
+	if c.verifier == nil {
+		return nil, fmt.Errorf("verifying the ID token: %w: the provider spec has no issuer or no JWKS endpoint", ErrNotSupported)
+	}
+	tok, err := c.verifier.Verify(ctx, raw)
+	if err != nil {
+		return nil, fmt.Errorf("the provider's ID token did not verify: %w; check the issuer setting and the system clock, or run login again", err)
+	}
+	var claims map[string]any
+	if err := tok.Claims(&claims); err != nil {
+		return nil, fmt.Errorf("reading the ID token's claims: %w", err)
+	}
+	return claims, nil
+}
