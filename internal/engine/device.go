@@ -100,7 +100,11 @@ func (c *Client) Poll(ctx context.Context, da *oauth2.DeviceAuthResponse, onEven
 	}
 	emit := func(ev PollEvent) {
 		ev.Interval, ev.Remaining = interval, max(0, expiry.Sub(c.clock.Now()))
-		c.log.DebugContext(ctx, "device flow poll", "event", ev.Kind, "error", ev.Err, "interval", ev.Interval, "next", ev.Next, "remaining", ev.Remaining)
+		attrs := []any{"event", ev.Kind, "interval", ev.Interval, "next", ev.Next, "remaining", ev.Remaining}
+		if ev.Err != nil {
+			attrs = append(attrs, "error", ev.Err)
+		}
+		c.log.DebugContext(ctx, "device flow poll", attrs...)
 		if onEvent != nil {
 			onEvent(ev)
 		}
