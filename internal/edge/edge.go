@@ -30,19 +30,22 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/idplug/idplug/sdk"
 )
 
-// Defaults of Options.
+// Limits of an Edge. Options.Timeout and Options.Version default to
+// DefaultTimeout and DefaultVersion; the others are fixed.
 const (
-	DefaultTimeout       = 30 * time.Second // a whole request, its GET retries and redirects included
-	DefaultDialTimeout   = 10 * time.Second
-	DefaultTLSTimeout    = 10 * time.Second
-	DefaultHeaderTimeout = 20 * time.Second // from the request sent to the response headers
-	DefaultVersion       = "dev"
-	MaxAttempts          = 3                      // attempts of an idempotent GET
-	RetryBackoff         = 250 * time.Millisecond // before the second GET attempt; doubles after
-	maxRedirects         = 10
-	maxLoggedBody        = 4 << 10
+	DefaultTimeout = 30 * time.Second // one request as a whole, GET retries and redirects included
+	DefaultVersion = "dev"
+	DialTimeout    = 10 * time.Second
+	TLSTimeout     = 10 * time.Second
+	HeaderTimeout  = 20 * time.Second       // from the request written to the response headers
+	MaxAttempts    = 3                      // of an idempotent GET
+	RetryBackoff   = 250 * time.Millisecond // before the second GET attempt; doubled before the third
+	maxRedirects   = 10
+	maxLoggedBody  = 4 << 10
 )
 
 // ErrNotAllowed is wrapped by the error for a request or redirect to an origin
@@ -86,9 +89,9 @@ type Edge struct {
 func New(opts Options) (*Edge, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.Proxy = http.ProxyFromEnvironment
-	tr.DialContext = (&net.Dialer{Timeout: DefaultDialTimeout, KeepAlive: 30 * time.Second}).DialContext
-	tr.TLSHandshakeTimeout = DefaultTLSTimeout
-	tr.ResponseHeaderTimeout = DefaultHeaderTimeout
+	tr.DialContext = (&net.Dialer{Timeout: DialTimeout, KeepAlive: 30 * time.Second}).DialContext
+	tr.TLSHandshakeTimeout = TLSTimeout
+	tr.ResponseHeaderTimeout = HeaderTimeout
 	if opts.CAFile != "" {
 		pool, err := loadCAs(opts.CAFile)
 		if err != nil {
@@ -117,7 +120,7 @@ func New(opts Options) (*Edge, error) {
 func loadCAs(file string) (*x509.CertPool, error) {
 	pem, err := os.ReadFile(file)
 	if err != nil {
-		return nil, fmt.Errorf("reading the CA file: %w", err)
+		return nil, fmt.Errorf("reading the CA file: %w; point the CA setting at a readable PEM file", err)
 	}
 	pool, err := x509.SystemCertPool()
 	if err != nil {
@@ -161,6 +164,15 @@ func (e *Edge) Allow(urls ...string) error {
 		}
 	}
 	return nil
+}
+
+// AllowSpec allows the origins of a provider spec's discovery URL and
+// endpoints: call it with the spec configure returned, and again once
+// discovery has filled it in.
+func (e *Edge) AllowSpec(spec sdk.ProviderSpec) error {
+	ep := spec.Endpoints
+	return e.Allow(spec.DiscoveryURL, ep.DeviceAuthorization, ep.Token, ep.Refresh,
+		ep.Userinfo, ep.Revocation, ep.JWKS, ep.EndSession)
 }
 
 // Origin returns u's origin as scheme://host:port (RFC 6454), lower-cased,

@@ -11,10 +11,13 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/idplug/idplug/sdk"
 )
 
 func TestOrigin(t *testing.T) {
@@ -223,5 +226,22 @@ func writePEM(t *testing.T, file string, der []byte) {
 	t.Helper()
 	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestAllowSpec(t *testing.T) {
+	e := newEdge(t, nil)
+	err := e.AllowSpec(sdk.ProviderSpec{
+		DiscoveryURL: "https://idp.example/.well-known/openid-configuration",
+		Endpoints:    sdk.Endpoints{DeviceAuthorization: "https://device.example:8443/code", Token: "https://idp.example/token"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"https://idp.example:443", "https://device.example:8443"}; !slices.Equal(e.origins, want) {
+		t.Errorf("origins = %q, want %q", e.origins, want)
+	}
+	if err := e.AllowSpec(sdk.ProviderSpec{Endpoints: sdk.Endpoints{Token: "file:///etc/passwd"}}); err == nil {
+		t.Error("a file URL was allowed")
 	}
 }

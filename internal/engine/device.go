@@ -90,9 +90,9 @@ type PollEvent struct {
 // ErrDenied; any other OAuth error is an *OAuthError. onEvent may be nil.
 func (c *Client) Poll(ctx context.Context, da *oauth2.DeviceAuthResponse, onEvent func(PollEvent)) (*oauth2.Token, error) {
 	now := c.clock.Now()
-	interval := time.Duration(da.Interval) * time.Second
-	if da.Interval <= 0 || da.Interval > maxSeconds {
-		interval = DefaultInterval
+	interval := DefaultInterval
+	if da.Interval > 0 {
+		interval = time.Duration(min(da.Interval, maxSeconds)) * time.Second
 	}
 	expiry := da.Expiry
 	if expiry.IsZero() {

@@ -11,16 +11,17 @@
 // never on the HTTP status alone: Auth0, for one, answers
 // authorization_pending with 403.
 //
-// A typical login:
+// A login, as the host runs it:
 //
-//	d, err := engine.Discover(ctx, hc, hooks, spec.DiscoveryURL, spec.Issuer)
+//	e, err := edge.New(edge.Options{Provider: name, Version: version, Logger: log})
+//	err = e.AllowSpec(spec) // the endpoints configure returned
+//	d, err := engine.Discover(ctx, e.Client(), hooks, spec.DiscoveryURL, spec.Issuer)
 //	spec = engine.Resolve(spec, d)
-//	edge.Allow(...the resolved endpoints...)
-//	c, err := engine.New(engine.Config{Spec: spec, Client: client, Hooks: hooks, HTTP: hc})
-//	da, err := c.DeviceAuth(ctx)
-//	// show da.VerificationURI and da.UserCode
+//	err = e.AllowSpec(spec) // and those discovery added
+//	c, err := engine.New(engine.Config{Spec: spec, Client: client, Hooks: hooks, HTTP: e.Client()})
+//	da, err := c.DeviceAuth(ctx) // show da.VerificationURI and da.UserCode
 //	tok, err := c.Poll(ctx, da, onEvent)
-//	idToken := engine.IDToken(tok)
+//	claims, err := c.VerifyIDToken(ctx, engine.IDToken(tok))
 package engine
 
 import (
@@ -104,6 +105,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.Client.ClientID == "" {
 		return nil, errors.New("the profile has no client_id; set client_id to the client registered at the provider")
+	}
+	if cfg.Spec.Endpoints.Token == "" {
+		return nil, errors.New("the provider has no token endpoint; its plugin or discovery document must name one")
 	}
 	switch cfg.Spec.AuthStyle {
 	case "", sdk.AuthNone:

@@ -12,8 +12,11 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/idplug/idplug/internal/edge"
+	"github.com/idplug/idplug/internal/plugin"
 	"github.com/idplug/idplug/sdk"
 )
+
+var _ Hooks = (*plugin.Plugin)(nil)
 
 // t0 is when every fake clock starts.
 var t0 = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)

@@ -73,12 +73,13 @@ func TestNewErrors(t *testing.T) {
 	}{
 		{"no http client", func(c *Config) { c.HTTP = nil }, "edge"},
 		{"no client_id", func(c *Config) { c.Client.ClientID = "" }, "set client_id"},
+		{"no token endpoint", func(c *Config) { c.Spec.Endpoints.Token = "" }, "token endpoint"},
 		{"basic without secret", func(c *Config) { c.Spec.AuthStyle = sdk.AuthBasic }, "set client_secret"},
 		{"unknown style", func(c *Config) { c.Spec.AuthStyle = "jwt" }, "none, basic or post"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := Config{Client: sdk.Client{ClientID: "cli"}, HTTP: http.DefaultClient}
+			cfg := Config{Spec: sdk.ProviderSpec{Endpoints: sdk.Endpoints{Token: "https://idp.example/token"}}, Client: sdk.Client{ClientID: "cli"}, HTTP: http.DefaultClient}
 			tt.mod(&cfg)
 			if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("New error = %v, want one saying %q", err, tt.want)
