@@ -1,0 +1,382 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"maps"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// The keys each table accepts, in the order they are documented.
+var (
+	rootKeys    = []string{"default_profile", "store", "profiles", "plugins"}
+	storeKeys   = []string{"backend", "dir"}
+	profileKeys = []string{"provider", "client_id", "client_secret", "scopes", "settings"}
+	pluginKeys  = []string{"wasm", "command", "sha256"}
+	backends    = []string{BackendAuto, BackendKeyring, BackendFile}
+)
+
+var (
+	nameRE   = regexp.MustCompile(`^[a-z0-9-]+$`)
+	sha256RE = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	scopeRE  = regexp.MustCompile(`^[\x21\x23-\x5b\x5d-\x7e]+$`) // RFC 6749 §3.3 scope-token
+	quotedRE = regexp.MustCompile(`"[^"]*"|'[^']*'`)
+)
+
+// node is one TOML key with its value.
+type node struct {
+	key  toml.Key
+	prim toml.Primitive // lets the decoder tell us where the key is
+	val  any
+}
+
+func (n node) name() string { return n.key[len(n.key)-1] }
+
+// parser checks a decoded file against the schema, collecting errors.
+type parser struct {
+	file string // for positions
+	dir  string // relative paths are resolved against it
+	md   toml.MetaData
+	errs Errors
+}
+
+func parse(file, dir string, data []byte) (*Config, error) {
+	var root map[string]toml.Primitive
+	md, err := toml.Decode(string(data), &root)
+	if err != nil {
+		return nil, Errors{syntaxError(file, data, err)}
+	}
+	p := &parser{file: file, dir: dir, md: md}
+	c := p.config(p.fields(nil, root))
+	if len(p.errs) > 0 {
+		slices.SortStableFunc(p.errs, func(a, b *Error) int { return a.Pos.Line - b.Pos.Line })
+		return nil, p.errs
+	}
+	return c, nil
+}
+
+// syntaxError converts a TOML decoding error. Quoted text in messages about
+// a line that mentions a secret is hidden, since it may be the secret.
+func syntaxError(file string, data []byte, err error) *Error {
+	var pe toml.ParseError
+	if !errors.As(err, &pe) {
+		return &Error{Pos: Position{File: file}, Msg: err.Error()}
+	}
+	msg := pe.Message
+	lines := bytes.Split(data, []byte("\n"))
+	if strings.Contains(strings.ToLower(pe.LastKey), "secret") ||
+		pe.Position.Line > 0 && pe.Position.Line <= len(lines) && bytes.Contains(bytes.ToLower(lines[pe.Position.Line-1]), []byte("secret")) {
+		msg = quotedRE.ReplaceAllString(msg, `"…"`)
+	}
+	return &Error{Pos: Position{File: file, Line: pe.Position.Line, Col: pe.Position.Col}, Msg: "invalid TOML: " + msg}
+}
+
+func (p *parser) config(root map[string]node) *Config {
+	c := &Config{
+		Path:     p.file,
+		Store:    Store{Backend: BackendAuto},
+		Profiles: map[string]*Profile{},
+		Plugins:  map[string]*Plugin{},
+	}
+	for _, n := range sorted(root) {
+		switch n.name() {
+		case "default_profile":
+			c.DefaultProfile, _ = p.str(n)
+		case "store":
+			p.store(n, &c.Store)
+		case "profiles":
+			for _, pn := range sorted(p.table(n, "write [profiles.NAME] tables")) {
+				c.Profiles[pn.name()] = p.profile(pn)
+			}
+		case "plugins":
+			for _, pn := range sorted(p.table(n, "write [plugins.NAME] tables")) {
+				c.Plugins[pn.name()] = p.plugin(pn)
+			}
+		default:
+			p.unknown(n, rootKeys)
+		}
+	}
+	if n, ok := root["default_profile"]; ok && c.Profiles[c.DefaultProfile] == nil {
+		if _, isString := n.val.(string); isString {
+			names := slices.Sorted(maps.Keys(c.Profiles))
+			fix := "define [profiles." + quoteKey(c.DefaultProfile) + "]"
+			if len(names) > 0 {
+				fix += " or name one of: " + strings.Join(names, ", ")
+			}
+			p.errorf(n, "there is no profile %q%s; %s", c.DefaultProfile, suggest(c.DefaultProfile, names), fix)
+		}
+	}
+	return c
+}
+
+func (p *parser) store(n node, s *Store) {
+	for _, f := range sorted(p.table(n, "write [store] followed by backend = \"auto\"")) {
+		switch f.name() {
+		case "backend":
+			if v, ok := p.str(f); ok {
+				if slices.Contains(backends, v) {
+					s.Backend = v
+				} else {
+					p.errorf(f, "must be \"auto\", \"keyring\" or \"file\", not %q%s", v, suggest(v, backends))
+				}
+			}
+		case "dir":
+			if v, ok := p.str(f); ok && v != "" {
+				s.Dir = p.path(v)
+			}
+		default:
+			p.unknown(f, storeKeys)
+		}
+	}
+}
+
+func (p *parser) profile(n node) *Profile {
+	pr := &Profile{Name: n.name(), Pos: p.pos(n)}
+	if pr.Name == "" {
+		p.errorf(n, "a profile needs a name: write [profiles.NAME]")
+	}
+	fields := p.table(n, "write ["+n.key.String()+"] followed by provider = … and client_id = … lines")
+	for _, f := range sorted(fields) {
+		switch f.name() {
+		case "provider":
+			if v, ok := p.str(f); ok {
+				if nameRE.MatchString(v) {
+					pr.Provider = v
+				} else {
+					p.errorf(f, "%q is not a provider name: use a built-in provider or a key of [plugins] (lowercase letters, digits and \"-\")", v)
+				}
+			}
+		case "client_id":
+			if v, ok := p.str(f); ok {
+				if v == "" {
+					p.errorf(f, "must not be empty; set the client ID registered at the identity provider")
+				}
+				pr.ClientID = v
+			}
+		case "client_secret":
+			v, _ := p.str(f)
+			pr.ClientSecret = Secret(v)
+		case "scopes":
+			pr.Scopes = p.scopes(f)
+		case "settings":
+			settings := p.table(f, "write ["+f.key.String()+"] followed by key = value lines")
+			pr.Settings = make(map[string]Value, len(settings))
+			for k, s := range settings {
+				pr.Settings[k] = Value{Raw: s.val, Pos: p.pos(s)}
+			}
+		default:
+			p.unknown(f, profileKeys)
+		}
+	}
+	if fields == nil {
+		return pr // not a table: already reported
+	}
+	if _, ok := fields["provider"]; !ok {
+		p.missing(n, "provider", `add provider = "NAME", a built-in provider or a key of [plugins]`)
+	}
+	if _, ok := fields["client_id"]; !ok {
+		p.missing(n, "client_id", "add client_id = \"…\", the client ID registered at the identity provider")
+	}
+	return pr
+}
+
+func (p *parser) scopes(n node) []string {
+	list, ok := n.val.([]any)
+	if !ok {
+		p.errorf(n, `must be a list of strings, such as ["openid", "profile"], not %s`, article(typeName(n.val)))
+		return nil
+	}
+	scopes := make([]string, 0, len(list))
+	for _, e := range list {
+		s, ok := e.(string)
+		if !ok {
+			p.errorf(n, `must be a list of strings, such as ["openid", "profile"]; it contains %s`, article(typeName(e)))
+			return nil
+		}
+		if !scopeRE.MatchString(s) {
+			p.errorf(n, "%q is not a scope: scopes are not empty and have no spaces, quotes or backslashes; write each scope as its own string", s)
+		}
+		scopes = append(scopes, s)
+	}
+	return scopes
+}
+
+func (p *parser) plugin(n node) *Plugin {
+	pl := &Plugin{Name: n.name(), Pos: p.pos(n)}
+	if !nameRE.MatchString(pl.Name) {
+		p.errorf(n, "plugin names have only lowercase letters, digits and \"-\"; rename the table and the providers that use it")
+	}
+	fields := p.table(n, "write ["+n.key.String()+"] followed by wasm = \"path/to/plugin.wasm\"")
+	for _, f := range sorted(fields) {
+		switch f.name() {
+		case "wasm", "command":
+			v, ok := p.str(f)
+			if ok && v == "" {
+				p.errorf(f, "must not be empty; give the path of the plugin file")
+			} else if ok && f.name() == "wasm" {
+				pl.Wasm = p.path(v)
+			} else if ok {
+				pl.Command = p.path(v)
+			}
+		case "sha256":
+			if v, ok := p.str(f); ok {
+				if sha256RE.MatchString(v) {
+					pl.SHA256 = v
+				} else {
+					p.errorf(f, "must be 64 lowercase hexadecimal digits, as printed by `sha256sum FILE`")
+				}
+			}
+		default:
+			p.unknown(f, pluginKeys)
+		}
+	}
+	_, wasm := fields["wasm"]
+	_, command := fields["command"]
+	switch {
+	case fields == nil: // not a table: already reported
+	case wasm && command:
+		p.errorf(n, "sets both wasm and command; keep exactly one")
+	case !wasm && !command:
+		p.errorf(n, `needs wasm = "path/to/plugin.wasm" or command = "path/to/executable"`)
+	}
+	return pl
+}
+
+// path resolves a path from the file against the file's directory.
+func (p *parser) path(s string) string {
+	if filepath.IsAbs(s) {
+		return s
+	}
+	return filepath.Join(p.dir, s)
+}
+
+// str returns n's value if it is a string, and reports an error otherwise.
+func (p *parser) str(n node) (string, bool) {
+	s, ok := n.val.(string)
+	if !ok {
+		p.errorf(n, `must be a string in quotes, such as %s = "…", not %s`, quoteKey(n.name()), article(typeName(n.val)))
+	}
+	return s, ok
+}
+
+// table returns the keys of n if it is a table, and reports an error saying
+// how to write one otherwise.
+func (p *parser) table(n node, how string) map[string]node {
+	if _, ok := n.val.(map[string]any); !ok {
+		p.errorf(n, "must be a table, not %s: %s", article(typeName(n.val)), how)
+		return nil
+	}
+	return p.children(n)
+}
+
+// children returns the keys of the table n.
+func (p *parser) children(n node) map[string]node {
+	var prims map[string]toml.Primitive
+	p.md.PrimitiveDecode(n.prim, &prims) // cannot fail: n is a table
+	return p.fields(n.key, prims)
+}
+
+func (p *parser) fields(parent toml.Key, prims map[string]toml.Primitive) map[string]node {
+	nodes := make(map[string]node, len(prims))
+	for k, prim := range prims {
+		n := node{key: append(parent[:len(parent):len(parent)], k), prim: prim}
+		p.md.PrimitiveDecode(prim, &n.val) // cannot fail: any value fits
+		nodes[k] = n
+	}
+	return nodes
+}
+
+func (p *parser) unknown(n node, known []string) {
+	if hint := suggest(n.name(), known); hint != "" {
+		p.errorf(n, "unknown key%s", hint)
+	} else {
+		p.errorf(n, "unknown key; the keys here are: %s", strings.Join(known, ", "))
+	}
+}
+
+func (p *parser) missing(table node, key, hint string) {
+	p.errs = append(p.errs, &Error{Pos: p.pos(table), Key: append(table.key[:len(table.key):len(table.key)], key).String(), Msg: "missing; " + hint})
+}
+
+func (p *parser) errorf(n node, format string, args ...any) {
+	p.errs = append(p.errs, &Error{Pos: p.pos(n), Key: n.key.String(), Msg: fmt.Sprintf(format, args...)})
+}
+
+// probe fails to decode anything, which makes the decoder report the
+// position of the key it was decoding: BurntSushi/toml records positions but
+// only exposes them in errors.
+type probe struct{}
+
+var errProbe = errors.New("probe")
+
+func (probe) UnmarshalTOML(any) error { return errProbe }
+
+// pos returns where n is defined: the line of its "key =" or [table] header.
+func (p *parser) pos(n node) Position {
+	return Position{File: p.file, Line: p.line(n)}
+}
+
+func (p *parser) line(n node) int {
+	var pe toml.ParseError
+	if errors.As(p.md.PrimitiveDecode(n.prim, probe{}), &pe) && pe.Position.Line > 0 {
+		return pe.Position.Line
+	}
+	// Tables created implicitly, by [a.b] without [a] or by dotted keys,
+	// have no position of their own: use that of their first key.
+	line := 0
+	if _, ok := n.val.(map[string]any); ok {
+		for _, c := range p.children(n) {
+			if l := p.line(c); l > 0 && (line == 0 || l < line) {
+				line = l
+			}
+		}
+	}
+	return line
+}
+
+// sorted returns the nodes ordered by key, for deterministic reports.
+func sorted(nodes map[string]node) []node {
+	out := make([]node, 0, len(nodes))
+	for _, k := range slices.Sorted(maps.Keys(nodes)) {
+		out = append(out, nodes[k])
+	}
+	return out
+}
+
+func quoteKey(k string) string { return toml.Key{k}.String() }
+
+func typeName(v any) string {
+	switch v.(type) {
+	case string:
+		return "string"
+	case int64:
+		return "integer"
+	case float64:
+		return "float"
+	case bool:
+		return "boolean"
+	case time.Time:
+		return "datetime"
+	case []any:
+		return "array"
+	case []map[string]any:
+		return "array of tables"
+	case map[string]any:
+		return "table"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+func article(s string) string {
+	if strings.ContainsRune("aeiou", rune(s[0])) {
+		return "an " + s
+	}
+	return "a " + s
+}
