@@ -140,6 +140,9 @@ type Store interface {
 	Delete(ctx context.Context, k Key) error
 	// Backend names the kind of store, such as "file".
 	Backend() string
+	// Lock takes the profile's cross-process lock, waiting until ctx is
+	// done; refreshes happen under it. unlock may be called more than once.
+	Lock(ctx context.Context, profile string) (unlock func(), err error)
 }
 
 // ErrNotFound means no tokens are stored for a profile: the user has to log in.

@@ -1,0 +1,223 @@
+// Package cli holds the idplug commands as cobra commands, so that any Go
+// command-line tool can mount the same login, token, whoami, status, logout
+// and plugins commands as the reference CLI:
+//
+//	auth := &cobra.Command{Use: "auth", Short: "Sign in to your organisation"}
+//	cli.Mount(auth, cli.Options{App: "mytool", Version: version})
+//	root.AddCommand(auth)
+//
+// Errors map to the exit codes of ExitCode; messages go to stderr and say
+// what to do.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/idplug/idplug/host"
+)
+
+// Exit codes of the idplug commands.
+const (
+	ExitOK           = 0 // success
+	ExitFailure      = 1 // anything else
+	ExitUsage        = 2 // bad flags or arguments, or a configuration error
+	ExitNotLoggedIn  = 3 // no usable tokens: run login
+	ExitAccessDenied = 4 // the user or the identity provider refused
+	ExitExpired      = 5 // the device code expired before approval
+)
+
+// IO are the streams the commands use. Tests pass buffers and set the TTY
+// flags they want to exercise.
+type IO struct {
+	In        io.Reader
+	Out       io.Writer
+	ErrOut    io.Writer
+	OutTTY    bool // stdout is a terminal
+	ErrOutTTY bool // stderr is a terminal: show live progress
+}
+
+// SystemIO returns the process's standard streams.
+func SystemIO() IO {
+	return IO{
+		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
+		OutTTY:    term.IsTerminal(int(os.Stdout.Fd())),
+		ErrOutTTY: term.IsTerminal(int(os.Stderr.Fd())),
+	}
+}
+
+// Options configure the mounted commands.
+type Options struct {
+	// App is the tool's name (default "idplug"): it names the configuration
+	// path, the environment variables ($<APP>_CONFIG, $<APP>_PROFILE), the
+	// token store and the commands' hints.
+	App string
+	// Version is reported by the version command and in the User-Agent.
+	Version string
+	// IO defaults to SystemIO().
+	IO *IO
+	// HostOptions are passed to host.Open after the ones the flags imply.
+	HostOptions []host.Option
+	// OpenBrowser opens a URL for login; nil means the system browser.
+	OpenBrowser func(url string) error
+}
+
+// globals are the flags every command shares, and the host they open.
+type globals struct {
+	opts       Options
+	io         IO
+	configFile string
+	profile    string
+	debug      bool
+}
+
+// Mount adds the idplug commands to parent, with the global flags --config,
+// --profile and --debug as persistent flags of parent.
+func Mount(parent *cobra.Command, opts Options) {
+	if opts.App == "" {
+		opts.App = "idplug"
+	}
+	if opts.Version == "" {
+		opts.Version = "dev"
+	}
+	g := &globals{opts: opts, io: SystemIO()}
+	if opts.IO != nil {
+		g.io = *opts.IO
+	}
+	parent.SetIn(g.io.In)
+	parent.SetOut(g.io.Out)
+	parent.SetErr(g.io.ErrOut)
+	parent.SilenceErrors = true
+	parent.SilenceUsage = true
+	parent.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageError{fmt.Errorf("%w\nRun '%s --help' for usage.", err, c.CommandPath())}
+	})
+	f := parent.PersistentFlags()
+	f.StringVar(&g.configFile, "config", "", "configuration file (default $"+envName(opts.App, "CONFIG")+", else $XDG_CONFIG_HOME/"+opts.App+"/config.toml)")
+	f.StringVar(&g.profile, "profile", os.Getenv(envName(opts.App, "PROFILE")), "profile to use (env $"+envName(opts.App, "PROFILE")+"; default: default_profile)")
+	f.BoolVar(&g.debug, "debug", false, "log diagnostics and HTTP exchanges to stderr, secrets redacted")
+	parent.AddCommand(
+		newLoginCmd(g), newTokenCmd(g), newWhoamiCmd(g), newStatusCmd(g),
+		newLogoutCmd(g), newPluginsCmd(g), newVersionCmd(g),
+	)
+}
+
+// NewRootCommand returns the reference CLI's root command with every idplug
+// command mounted.
+func NewRootCommand(opts Options) *cobra.Command {
+	app := opts.App
+	if app == "" {
+		app = "idplug"
+	}
+	root := &cobra.Command{
+		Use:   app,
+		Short: "Sign in from the command line through your identity provider",
+		Long: app + ` signs you in with the OAuth 2.0 Device Authorization Grant (RFC 8628):
+it shows a short code and a URL, you approve on any device, and it keeps the
+tokens in the token store. Identity providers are plugins, chosen per profile
+in the configuration file.`,
+		Example: `  ` + app + ` login                 # sign in with the default profile
+  ` + app + ` token                 # print a valid access token (refreshes as needed)
+  curl -H "Authorization: Bearer $(` + app + ` token)" https://api.example.com/
+  ` + app + ` whoami --profile work # who am I on the "work" profile`,
+		Args: cobra.NoArgs,
+	}
+	Mount(root, opts)
+	return root
+}
+
+// Main runs root with args and returns the process exit code, printing any
+// error to stderr.
+func Main(ctx context.Context, root *cobra.Command, args []string) int {
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	var silent silentError
+	if !errors.As(err, &silent) {
+		fmt.Fprintf(root.ErrOrStderr(), "%s: %v\n", root.Name(), err)
+	}
+	return ExitCode(err)
+}
+
+// ExitCode maps an error of the commands to its exit code.
+func ExitCode(err error) int {
+	var ce *host.ConfigError
+	var ue usageError
+	var se silentError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &se):
+		return se.code
+	case errors.As(err, &ue), errors.As(err, &ce):
+		return ExitUsage
+	case errors.Is(err, host.ErrNotLoggedIn):
+		return ExitNotLoggedIn
+	case errors.Is(err, host.ErrAccessDenied):
+		return ExitAccessDenied
+	case errors.Is(err, host.ErrExpired):
+		return ExitExpired
+	}
+	return ExitFailure
+}
+
+// usageError is a bad flag or argument.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
+
+// silentError carries an exit code for an error already reported (as a JSON
+// event, say).
+type silentError struct {
+	error
+	code int
+}
+
+func (e silentError) Unwrap() error { return e.error }
+
+// open opens the host with the global flags applied.
+func (g *globals) open(ctx context.Context) (*host.Host, error) {
+	opts := []host.Option{host.WithApp(g.opts.App), host.WithVersion(g.opts.Version), host.WithConfigFile(g.configFile)}
+	if g.debug {
+		opts = append(opts, host.WithLogger(slog.New(slog.NewTextHandler(g.io.ErrOut, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	}
+	return host.Open(ctx, append(opts, g.opts.HostOptions...)...)
+}
+
+// session opens the host and the session of the selected profile. The caller
+// closes the host.
+func (g *globals) session(ctx context.Context) (*host.Host, *host.Session, error) {
+	h, err := g.open(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := h.Session(g.profile)
+	if err != nil {
+		h.Close()
+		return nil, nil, err
+	}
+	return h, s, nil
+}
+
+func envName(app, suffix string) string {
+	b := []byte(app)
+	for i, c := range b {
+		switch {
+		case c >= 'a' && c <= 'z':
+			b[i] = c - 'a' + 'A'
+		case (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'):
+		default:
+			b[i] = '_'
+		}
+	}
+	return string(b) + "_" + suffix
+}

@@ -1,0 +1,276 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/pkg/browser"
+	"github.com/spf13/cobra"
+
+	"github.com/idplug/idplug/host"
+	"github.com/idplug/idplug/internal/engine"
+)
+
+type loginOptions struct {
+	noBrowser bool
+	qr        bool
+	json      bool
+}
+
+func newLoginCmd(g *globals) *cobra.Command {
+	var o loginOptions
+	cmd := &cobra.Command{
+		Use:   "login",
+		Short: "Sign in with a code you approve on any device",
+		Long: `Sign in with the OAuth 2.0 Device Authorization Grant (RFC 8628).
+
+The command shows a URL and a short code. Open the URL on your phone or laptop,
+check that the code matches, and approve. The tokens are then kept in the token
+store; ` + g.opts.App + ` token and whoami use them. The browser opens by itself when
+this machine has a display, unless --no-browser is given.
+
+With --json, progress is printed to stdout as one JSON object per line: first a
+"verification" event, last an "authorized" event (or an "error" event).`,
+		Example: `  ` + g.opts.App + ` login
+  ` + g.opts.App + ` login --profile work --qr --no-browser
+  ` + g.opts.App + ` login --json | jq -r 'select(.event=="verification").verification_uri_complete'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runLogin(cmd.Context(), g, o) },
+	}
+	cmd.Flags().BoolVar(&o.noBrowser, "no-browser", false, "do not open the verification URL in a browser")
+	cmd.Flags().BoolVar(&o.qr, "qr", false, "draw a QR code of the verification URL, for a phone")
+	cmd.Flags().BoolVar(&o.json, "json", false, "print progress as JSON lines on stdout")
+	return cmd
+}
+
+func runLogin(ctx context.Context, g *globals, o loginOptions) error {
+	h, s, err := g.session(ctx)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+
+	out := g.io.Out
+	var progress *countdown
+	opts := host.LoginOptions{
+		OnCode: func(da host.DeviceCode) {
+			if o.json {
+				writeJSON(out, verificationEvent(da))
+			} else {
+				showCode(g.io.ErrOut, da, o.qr, s.Profile())
+			}
+			if !o.noBrowser && hasDisplay() {
+				g.openBrowser(verificationURL(da))
+			}
+			if !o.json && g.io.ErrOutTTY {
+				progress = startCountdown(g.io.ErrOut, da.Expiry)
+			}
+		},
+		OnEvent: func(ev host.PollEvent) {
+			if ev.Kind == engine.PollAuthorized {
+				return // reported below, with the identity
+			}
+			if o.json {
+				writeJSON(out, pollEvent(ev))
+				return
+			}
+			if ev.Kind == engine.PollRetrying || ev.Kind == engine.PollSlowDown {
+				if progress != nil {
+					progress.note(describePoll(ev))
+				} else {
+					fmt.Fprintln(g.io.ErrOut, describePoll(ev))
+				}
+			}
+		},
+	}
+	id, err := s.Login(ctx, opts)
+	progress.stop()
+	if err != nil {
+		if o.json {
+			writeJSON(out, map[string]any{"event": "error", "error": errorCode(err), "message": err.Error()})
+		}
+		return loginHint(g, err)
+	}
+	if o.json {
+		writeJSON(out, map[string]any{
+			"event": "authorized", "profile": id.Profile, "provider": id.Provider,
+			"subject": id.Subject, "username": id.Username, "expires_at": id.ExpiresAt,
+		})
+		return nil
+	}
+	who := id.Username
+	if who == "" {
+		who = id.Subject
+	}
+	if id.Email != "" && id.Email != who {
+		who += " (" + id.Email + ")"
+	}
+	fmt.Fprintf(g.io.ErrOut, "Logged in to profile %q as %s.\n", id.Profile, who)
+	return nil
+}
+
+func verificationURL(da host.DeviceCode) string {
+	if da.VerificationURIComplete != "" {
+		return da.VerificationURIComplete
+	}
+	return da.VerificationURI
+}
+
+func verificationEvent(da host.DeviceCode) map[string]any {
+	ev := map[string]any{
+		"event":                     "verification",
+		"verification_uri":          da.VerificationURI,
+		"verification_uri_complete": da.VerificationURIComplete,
+		"user_code":                 da.UserCode,
+		"expires_in":                0,
+		"interval":                  da.Interval,
+	}
+	if !da.Expiry.IsZero() {
+		ev["expires_in"] = int64(time.Until(da.Expiry).Round(time.Second) / time.Second)
+	}
+	return ev
+}
+
+func pollEvent(ev host.PollEvent) map[string]any {
+	m := map[string]any{"event": string(ev.Kind), "next_poll_in": time.Until(ev.Next).Round(time.Second).Seconds()}
+	if ev.Err != nil {
+		m["message"] = ev.Err.Error()
+	}
+	return m
+}
+
+func describePoll(ev host.PollEvent) string {
+	switch ev.Kind {
+	case engine.PollSlowDown:
+		return fmt.Sprintf("The identity provider asked to poll more slowly; next check in %s.", time.Until(ev.Next).Round(time.Second))
+	case engine.PollRetrying:
+		return fmt.Sprintf("The identity provider is not answering (%v); retrying in %s.", ev.Err, time.Until(ev.Next).Round(time.Second))
+	}
+	return string(ev.Kind)
+}
+
+func showCode(w io.Writer, da host.DeviceCode, qr bool, profile string) {
+	fmt.Fprintf(w, "To sign in to profile %q, open this page on any device:\n\n    %s\n\nand enter the code:\n\n    %s\n\n", profile, da.VerificationURI, da.UserCode)
+	if da.VerificationURIComplete != "" {
+		fmt.Fprintf(w, "Or open this link, which carries the code:\n    %s\n\n", da.VerificationURIComplete)
+	}
+	if qr {
+		if err := writeQR(w, verificationURL(da)); err != nil {
+			fmt.Fprintf(w, "(cannot draw a QR code: %v)\n", err)
+		}
+	}
+}
+
+// errorCode names a login failure in JSON events.
+func errorCode(err error) string {
+	switch ExitCode(err) {
+	case ExitAccessDenied:
+		return "access_denied"
+	case ExitExpired:
+		return "expired_token"
+	case ExitUsage:
+		return "configuration"
+	}
+	return "failed"
+}
+
+// loginHint adds what to do to a login failure.
+func loginHint(g *globals, err error) error {
+	switch ExitCode(err) {
+	case ExitAccessDenied:
+		return fmt.Errorf("%w\nThe sign-in was refused. Run `%s login` again to retry, or ask your administrator for access.", err, g.opts.App)
+	case ExitExpired:
+		return fmt.Errorf("%w\nThe code expired before it was approved. Run `%s login` again for a new code.", err, g.opts.App)
+	}
+	return err
+}
+
+func (g *globals) openBrowser(url string) {
+	open := g.opts.OpenBrowser
+	if open == nil {
+		browser.Stdout, browser.Stderr = io.Discard, io.Discard
+		open = browser.OpenURL
+	}
+	if err := open(url); err != nil {
+		fmt.Fprintf(g.io.ErrOut, "(could not open a browser: %v)\n", err)
+	}
+}
+
+// hasDisplay reports whether a browser could show a window here.
+func hasDisplay() bool {
+	if runtime.GOOS == "linux" || runtime.GOOS == "freebsd" || runtime.GOOS == "openbsd" {
+		return os.Getenv("DISPLAY") != "" || os.Getenv("WAYLAND_DISPLAY") != ""
+	}
+	return true
+}
+
+func writeJSON(w io.Writer, v any) {
+	b, _ := json.Marshal(v)
+	fmt.Fprintf(w, "%s\n", b)
+}
+
+// countdown shows the code's remaining validity on a terminal line, once a
+// second, until stopped.
+type countdown struct {
+	w      io.Writer
+	expiry time.Time
+	mu     sync.Mutex
+	done   chan struct{}
+	wg     sync.WaitGroup
+}
+
+func startCountdown(w io.Writer, expiry time.Time) *countdown {
+	c := &countdown{w: w, expiry: expiry, done: make(chan struct{})}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			c.draw()
+			select {
+			case <-c.done:
+				fmt.Fprint(c.w, "\r\033[K")
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return c
+}
+
+func (c *countdown) draw() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	line := "Waiting for approval…"
+	if !c.expiry.IsZero() {
+		left := time.Until(c.expiry).Round(time.Second)
+		if left < 0 {
+			left = 0
+		}
+		line += fmt.Sprintf(" the code expires in %d:%02d", int(left.Minutes()), int(left.Seconds())%60)
+	}
+	fmt.Fprintf(c.w, "\r\033[K%s", line)
+}
+
+// note prints msg on its own line above the countdown.
+func (c *countdown) note(msg string) {
+	c.mu.Lock()
+	fmt.Fprintf(c.w, "\r\033[K%s\n", msg)
+	c.mu.Unlock()
+	c.draw()
+}
+
+func (c *countdown) stop() {
+	if c == nil {
+		return
+	}
+	close(c.done)
+	c.wg.Wait()
+}

@@ -1,0 +1,117 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/idplug/idplug/sdk"
+)
+
+func newPluginsCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "plugins",
+		Short: "List provider plugins and show their settings",
+		Args:  cobra.NoArgs,
+	}
+	var asJSON bool
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the built-in and configured provider plugins",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return runPluginsList(cmd.Context(), g, asJSON) },
+	}
+	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	info := &cobra.Command{
+		Use:     "info NAME",
+		Short:   "Show a plugin's version, contract version and settings",
+		Example: `  ` + g.opts.App + ` plugins info oidc`,
+		Args:    cobra.ExactArgs(1),
+		RunE:    func(cmd *cobra.Command, args []string) error { return runPluginsInfo(cmd.Context(), g, args[0], asJSON) },
+	}
+	info.Flags().BoolVar(&asJSON, "json", false, "print describe's plugin-info as JSON")
+	cmd.AddCommand(list, info)
+	return cmd
+}
+
+func runPluginsList(ctx context.Context, g *globals, asJSON bool) error {
+	h, err := g.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	type row struct {
+		sdk.PluginInfo
+		Source string `json:"source"`
+		Error  string `json:"error,omitempty"`
+	}
+	var rows []row
+	for _, p := range h.PluginNames() {
+		info, _, err := h.PluginInfo(ctx, p.Name)
+		r := row{PluginInfo: info, Source: p.Source}
+		r.Name = p.Name
+		if err != nil {
+			r.Error = err.Error()
+		}
+		rows = append(rows, r)
+	}
+	if asJSON {
+		writeJSON(g.io.Out, rows)
+		return nil
+	}
+	tw := tabwriter.NewWriter(g.io.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tVERSION\tCONTRACT\tSOURCE\tSUMMARY")
+	for _, r := range rows {
+		summary := r.Summary
+		if r.Error != "" {
+			summary = "error: " + r.Error
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", r.Name, r.Version, r.ContractVersion, r.Source, summary)
+	}
+	return tw.Flush()
+}
+
+func runPluginsInfo(ctx context.Context, g *globals, name string, asJSON bool) error {
+	h, err := g.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	info, source, err := h.PluginInfo(ctx, name)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		writeJSON(g.io.Out, info)
+		return nil
+	}
+	w := g.io.Out
+	fmt.Fprintf(w, "%s %s — %s\n", info.Name, info.Version, info.Summary)
+	fmt.Fprintf(w, "source: %s\ncontract version: %d\n", source, info.ContractVersion)
+	hooks := make([]string, len(info.Hooks))
+	for i, h := range info.Hooks {
+		hooks[i] = string(h)
+	}
+	if len(hooks) == 0 {
+		hooks = []string{"none"}
+	}
+	fmt.Fprintf(w, "optional hooks: %s\n\nsettings ([profiles.NAME.settings]):\n", strings.Join(hooks, ", "))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, s := range info.Settings {
+		var flags []string
+		if s.Required {
+			flags = append(flags, "required")
+		}
+		if s.Secret {
+			flags = append(flags, "secret")
+		}
+		if s.Default != "" {
+			flags = append(flags, "default "+s.Default)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", s.Name, s.Type, strings.Join(flags, ", "), s.Help)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,35 @@
+// Package host is what a tool embeds to sign its users in with the OAuth 2.0
+// Device Authorization Grant (RFC 8628) through their organisation's identity
+// provider. Open reads the configuration; a Session per profile runs the
+// login and hands out tokens as an oauth2.TokenSource and an *http.Client:
+//
+//	h, err := host.Open(ctx, host.WithApp("mytool"))
+//	...
+//	defer h.Close()
+//	s, err := h.Session("")          // the default profile
+//	client := s.Client(ctx)          // attaches and refreshes tokens
+//
+// # Rationale
+//
+// One engine, many adapters. The RFC exchanges (device authorization,
+// polling, refresh, revocation, discovery, userinfo, ID-token verification)
+// are implemented once, in internal/engine. What differs between providers —
+// endpoint layout, odd status codes, non-standard error names, extra
+// parameters, claim names — is adapted by a plugin at the wire edge. Plugins
+// never perform I/O: every request leaves through the host's HTTP edge, which
+// sends it only to the origins of the endpoints the plugin's configure
+// returned, after redirects too.
+//
+// Built-ins are plugins too. The providers idplug ships are WebAssembly
+// modules embedded in the binary and loaded through the same sandbox as a
+// stranger's module; nothing in this package knows a provider by name.
+//
+// The fast path never touches a plugin. A cached, valid token is read from
+// the store, keyed by the profile and a fingerprint of its configuration, and
+// returned without loading any plugin. Plugins load lazily, only when a
+// session needs the network.
+//
+// Errors carry their kind: errors.Is(err, ErrNotLoggedIn), ErrAccessDenied,
+// ErrExpired, and *ConfigError for a configuration problem, so that a CLI can
+// map them to exit codes (host/cli does).
+package host

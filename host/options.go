@@ -1,0 +1,61 @@
+package host
+
+import (
+	"io"
+	"log/slog"
+	"time"
+)
+
+// Option configures Open. Options are applied in order; later ones win.
+type Option func(*options)
+
+type options struct {
+	app        string
+	configFile string
+	stateDir   string
+	cacheDir   string
+	version    string
+	logger     *slog.Logger
+	expirySkew time.Duration
+}
+
+func defaults() options {
+	return options{
+		app:        "idplug",
+		version:    "dev",
+		logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		expirySkew: 10 * time.Second,
+	}
+}
+
+// WithApp sets the embedding tool's name (default "idplug"). It renames the
+// configuration path ($XDG_CONFIG_HOME/<app>/config.toml, $<APP>_CONFIG), the
+// state directory holding token files, the compilation cache and the keyring
+// service.
+func WithApp(name string) Option { return func(o *options) { o.app = name } }
+
+// WithConfigFile reads the configuration from path instead of looking for it
+// (the --config flag). Empty means look it up.
+func WithConfigFile(path string) Option { return func(o *options) { o.configFile = path } }
+
+// WithStateDir sets the directory of the file token store when the
+// configuration does not; the default is $XDG_STATE_HOME/<app>
+// (~/.local/state/<app>).
+func WithStateDir(dir string) Option { return func(o *options) { o.stateDir = dir } }
+
+// WithCacheDir sets the directory of the WebAssembly compilation cache; the
+// default is os.UserCacheDir()/<app>.
+func WithCacheDir(dir string) Option { return func(o *options) { o.cacheDir = dir } }
+
+// WithVersion sets the version the host reports in its User-Agent
+// (default "dev").
+func WithVersion(v string) Option { return func(o *options) { o.version = v } }
+
+// WithLogger sends the host's diagnostics, including plugin logs and redacted
+// HTTP traces at debug level, to l. The default discards them.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithExpirySkew sets how long before its expiry an access token counts as
+// expired and is refreshed (default 10 s), so that a token handed out is not
+// rejected in flight.
+func WithExpirySkew(d time.Duration) Option { return func(o *options) { o.expirySkew = d } }
