@@ -30,7 +30,9 @@ func newPluginsCmd(g *globals) *cobra.Command {
 		Short:   "Show a plugin's version, contract version and settings",
 		Example: `  ` + g.opts.App + ` plugins info oidc`,
 		Args:    cobra.ExactArgs(1),
-		RunE:    func(cmd *cobra.Command, args []string) error { return runPluginsInfo(cmd.Context(), g, args[0], asJSON) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runPluginsInfo(cmd.Context(), g, args[0], asJSON)
+		},
 	}
 	info.Flags().BoolVar(&asJSON, "json", false, "print describe's plugin-info as JSON")
 	cmd.AddCommand(list, info)
