@@ -38,7 +38,7 @@ demo: build ## start the demo IdP on $(DEMO_ADDR) and sign in to it
 	./cmd/demoidp/demo.sh $(DEMO_ADDR)
 
 bench: build ## print the performance figures of DESIGN.md §6
-	IDPLUG_BIN=$(abspath $(BIN)/idplug) ./scripts/bench.sh
+	$(GO) run ./internal/bench -idplug $(BIN)/idplug -plugins $(BIN)/plugins
 
 lint: ## gofmt, go vet, staticcheck
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'run gofmt -w on the files above'; exit 1; }

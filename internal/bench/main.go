@@ -1,0 +1,165 @@
+// Command bench prints the performance figures of DESIGN.md §6 that this
+// build can measure, each the median of several runs, with ratios against a
+// baseline measured in the same run. `make bench` runs it:
+//
+//	IDPLUG_BIN=bin/idplug go run ./internal/bench -plugins bin/plugins
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/idplug/idplug/host"
+	"github.com/idplug/idplug/internal/demoidp"
+	"github.com/idplug/idplug/internal/plugin"
+	"github.com/idplug/idplug/internal/wasm"
+	"github.com/idplug/idplug/sdk"
+)
+
+func main() {
+	binary := flag.String("idplug", os.Getenv("IDPLUG_BIN"), "the idplug binary (default $IDPLUG_BIN)")
+	plugins := flag.String("plugins", "bin/plugins", "directory of the built plugin modules")
+	runs := flag.Int("runs", 25, "runs per process-level figure")
+	flag.Parse()
+	if *binary == "" {
+		log.Fatal("bench: set -idplug or $IDPLUG_BIN to the idplug binary (make bench does)")
+	}
+	ctx := context.Background()
+	tmp, err := os.MkdirTemp("", "idplug-bench-")
+	check(err)
+	defer os.RemoveAll(tmp)
+
+	module, err := os.ReadFile(filepath.Join(*plugins, "oidc.wasm"))
+	check(err)
+
+	fmt.Printf("idplug bench — median of runs; %s\n\n", time.Now().Format(time.DateTime))
+	cachedToken(ctx, tmp, *binary, *runs)
+	wasmFigures(ctx, tmp, module)
+}
+
+// cachedToken logs in to a demo IdP, then times `idplug token` with the
+// cached token next to a Go program that reads a file and prints it.
+func cachedToken(ctx context.Context, tmp, binary string, runs int) {
+	idp, err := demoidp.Start(ctx, demoidp.Options{PollInterval: time.Second, Logger: slog.New(slog.DiscardHandler)})
+	check(err)
+	defer idp.Close()
+	config := filepath.Join(tmp, "config.toml")
+	check(os.WriteFile(config, []byte(fmt.Sprintf(`
+[store]
+backend = "file"
+dir = %q
+[profiles.bench]
+provider  = "oidc"
+client_id = %q
+[profiles.bench.settings]
+issuer = %q
+`, filepath.Join(tmp, "tokens"), demoidp.ClientID, idp.URL())), 0o600))
+
+	h, err := host.Open(ctx, host.WithConfigFile(config), host.WithCacheDir(filepath.Join(tmp, "cache")))
+	check(err)
+	s, err := h.Session("")
+	check(err)
+	_, err = s.Login(ctx, host.LoginOptions{OnCode: func(da host.DeviceCode) { check(idp.Approve(da.UserCode, "alice")) }})
+	check(err)
+	tok, err := s.Token(ctx)
+	check(err)
+	h.Close()
+
+	floorBin := filepath.Join(tmp, "floor")
+	out, err := exec.Command("go", "build", "-o", floorBin, "./internal/bench/floor").CombinedOutput()
+	if err != nil {
+		log.Fatalf("bench: building the floor program: %v\n%s", err, out)
+	}
+	tokenFile := filepath.Join(tmp, "token.txt")
+	check(os.WriteFile(tokenFile, []byte(tok.AccessToken+"\n"), 0o600))
+
+	var idplug, floor []time.Duration
+	for range runs {
+		idplug = append(idplug, timeRun(binary, "--config", config, "token"))
+		floor = append(floor, timeRun(floorBin, tokenFile))
+	}
+	i, f := median(idplug), median(floor)
+	fmt.Println("cached token (process start to exit)")
+	fmt.Printf("  idplug token                    %8s\n", ms(i))
+	fmt.Printf("  floor: Go program printing file %8s\n", ms(f))
+	fmt.Printf("  ratio                           %8.2fx   (budget 1.5x)\n\n", float64(i)/float64(f))
+}
+
+func timeRun(name string, args ...string) time.Duration {
+	cmd := exec.Command(name, args...)
+	start := time.Now()
+	out, err := cmd.Output()
+	d := time.Since(start)
+	if err != nil || len(out) == 0 {
+		log.Fatalf("bench: %s %v: %v", name, args, err)
+	}
+	return d
+}
+
+// wasmFigures times loading the oidc module with a cold and a warm
+// compilation cache, each up to its first call, and one hook call.
+func wasmFigures(ctx context.Context, tmp string, module []byte) {
+	load := func(cacheDir string) (time.Duration, *plugin.Plugin, *wasm.Runtime) {
+		start := time.Now()
+		rt, err := wasm.NewRuntime(ctx, wasm.Options{CacheDir: cacheDir})
+		check(err)
+		m, err := rt.Load(ctx, "oidc", module)
+		check(err)
+		p, err := plugin.New(ctx, "oidc", "bench", m)
+		check(err)
+		return time.Since(start), p, rt
+	}
+	var cold, warm []time.Duration
+	for i := range 5 {
+		d, _, rt := load(filepath.Join(tmp, fmt.Sprintf("cold-%d", i)))
+		cold = append(cold, d)
+		rt.Close(ctx)
+	}
+	warmDir := filepath.Join(tmp, "warm")
+	_, _, rt := load(warmDir)
+	rt.Close(ctx)
+	for range 10 {
+		d, _, rt := load(warmDir)
+		warm = append(warm, d)
+		rt.Close(ctx)
+	}
+	fmt.Printf("wasm plugin load + first call (oidc.wasm, %d KiB)\n", len(module)/1024)
+	fmt.Printf("  cold compile                    %8s   (budget 300 ms)\n", ms(median(cold)))
+	fmt.Printf("  warm (compilation cache)        %8s   (budget 30 ms)\n\n", ms(median(warm)))
+
+	_, p, rt := load(warmDir)
+	defer rt.Close(ctx)
+	claims := sdk.Claims{"sub": "u-1", "preferred_username": "alice", "email": "alice@example.com", "groups": []any{"admins"}}
+	var calls []time.Duration
+	for range 2000 {
+		start := time.Now()
+		_, err := p.Identity(ctx, claims, nil)
+		calls = append(calls, time.Since(start))
+		check(err)
+	}
+	fmt.Println("hook call across the wasm boundary (identity, JSON both ways)")
+	fmt.Printf("  median                          %8s   (budget 30 µs)\n", us(median(calls)))
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
+func us(d time.Duration) string { return fmt.Sprintf("%.1f µs", float64(d)/float64(time.Microsecond)) }
+
+func check(err error) {
+	if err != nil {
+		log.Fatalf("bench: %v", err)
+	}
+}
