@@ -107,6 +107,23 @@ func Mount(parent *cobra.Command, opts Options) {
 		newLoginCmd(g), newTokenCmd(g), newWhoamiCmd(g), newStatusCmd(g),
 		newLogoutCmd(g), newPluginsCmd(g), newVersionCmd(g),
 	)
+	markUsageErrors(parent)
+}
+
+// markUsageErrors makes wrong positional arguments a usage error (exit 2)
+// in cmd and every command below it.
+func markUsageErrors(cmd *cobra.Command) {
+	if args := cmd.Args; args != nil {
+		cmd.Args = func(c *cobra.Command, a []string) error {
+			if err := args(c, a); err != nil {
+				return usageError{fmt.Errorf("%w\nRun '%s --help' for usage.", err, c.CommandPath())}
+			}
+			return nil
+		}
+	}
+	for _, sub := range cmd.Commands() {
+		markUsageErrors(sub)
+	}
 }
 
 // NewRootCommand returns the reference CLI's root command with every idplug
@@ -122,7 +139,10 @@ func NewRootCommand(opts Options) *cobra.Command {
 		Long: app + ` signs you in with the OAuth 2.0 Device Authorization Grant (RFC 8628):
 it shows a short code and a URL, you approve on any device, and it keeps the
 tokens in the token store. Identity providers are plugins, chosen per profile
-in the configuration file.`,
+in the configuration file.
+
+Exit codes: 0 ok, 1 failure, 2 usage or configuration error, 3 not logged in
+(run login), 4 access denied at the identity provider, 5 device code expired.`,
 		Example: `  ` + app + ` login                 # sign in with the default profile
   ` + app + ` token                 # print a valid access token (refreshes as needed)
   curl -H "Authorization: Bearer $(` + app + ` token)" https://api.example.com/
