@@ -1,0 +1,134 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/idplug/idplug/sdk"
+)
+
+// recorder is a transport that answers from a provider in-process, through
+// the SDK's JSON dispatcher, and records which functions were called.
+type recorder struct {
+	p      sdk.Provider
+	calls  []sdk.Function
+	closed bool
+}
+
+func (r *recorder) Call(_ context.Context, fn sdk.Function, input []byte) ([]byte, error) {
+	r.calls = append(r.calls, fn)
+	var res sdk.Result
+	if err := json.Unmarshal(sdk.Handle(r.p, fn, input), &res); err != nil {
+		return nil, err
+	}
+	if res.Error != "" {
+		return nil, errors.New(res.Error)
+	}
+	return res.OK, nil
+}
+
+func (r *recorder) Close(context.Context) error { r.closed = true; return nil }
+
+type plain struct{}
+
+func (plain) Describe() sdk.PluginInfo { return sdk.PluginInfo{Name: "plain"} }
+func (plain) Configure(map[string]string, sdk.Client) (sdk.ProviderSpec, []sdk.ConfigError) {
+	return sdk.ProviderSpec{}, []sdk.ConfigError{{Setting: "url", Message: "is required"}}
+}
+
+type hooked struct{ plain }
+
+func (hooked) Prepare(_ sdk.Exchange, req sdk.HTTPRequest) (sdk.HTTPRequest, error) {
+	req.Body += "&audience=api"
+	return req, nil
+}
+
+func (hooked) Interpret(_ sdk.Exchange, resp sdk.HTTPResponse) (sdk.HTTPResponse, error) {
+	resp.Body = strings.ReplaceAll(resp.Body, `"denied"`, `"access_denied"`)
+	return resp, nil
+}
+
+func TestHooksCalledOnlyWhenDeclared(t *testing.T) {
+	ctx := context.Background()
+	req := sdk.HTTPRequest{Method: "POST", URL: "https://idp/token", Body: "a=b"}
+	resp := sdk.HTTPResponse{Status: 400, Body: `{"error":"denied"}`}
+
+	r := &recorder{p: plain{}}
+	p, err := New(ctx, "plain", "test", r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotReq, _ := p.Prepare(ctx, sdk.ExchangeTokenPoll, req)
+	gotResp, _ := p.Interpret(ctx, sdk.ExchangeTokenPoll, resp)
+	if gotReq.Body != req.Body || gotResp.Body != resp.Body || len(r.calls) != 1 {
+		t.Errorf("a plugin without hooks was called %v and changed the exchange", r.calls)
+	}
+
+	r = &recorder{p: hooked{}}
+	p, err = New(ctx, "hooked", "test", r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotReq, _ = p.Prepare(ctx, sdk.ExchangeDeviceAuthorization, req)
+	gotResp, _ = p.Interpret(ctx, sdk.ExchangeTokenPoll, resp)
+	if gotReq.Body != "a=b&audience=api" || gotResp.Body != `{"error":"access_denied"}` {
+		t.Errorf("hooks not applied: %q, %q", gotReq.Body, gotResp.Body)
+	}
+	if want := []sdk.Function{sdk.FuncDescribe, sdk.FuncPrepare, sdk.FuncInterpret}; len(r.calls) != 3 || r.calls[1] != want[1] || r.calls[2] != want[2] {
+		t.Errorf("calls %v, want %v", r.calls, want)
+	}
+}
+
+func TestConfigureErrors(t *testing.T) {
+	ctx := context.Background()
+	p, err := New(ctx, "plain", "test", &recorder{p: plain{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, errs, err := p.Configure(ctx, nil, sdk.Client{ClientID: "x"})
+	if err != nil || spec != nil || len(errs) != 1 || errs[0].Setting != "url" {
+		t.Errorf("configure = %v, %v, %v; want one error on url", spec, errs, err)
+	}
+}
+
+// future speaks a contract version this host does not.
+type future struct{ recorder }
+
+func (f *future) Call(ctx context.Context, fn sdk.Function, input []byte) ([]byte, error) {
+	out, err := f.recorder.Call(ctx, fn, input)
+	if fn == sdk.FuncDescribe {
+		out = []byte(strings.Replace(string(out), `"contract_version":1`, `"contract_version":2`, 1))
+	}
+	return out, err
+}
+
+func TestContractVersionRefused(t *testing.T) {
+	f := &future{recorder{p: plain{}}}
+	_, err := New(context.Background(), "acme", "test", f)
+	if !errors.Is(err, ErrContractVersion) || !strings.Contains(err.Error(), `plugin "acme"`) || !strings.Contains(err.Error(), "speaks contract version 1") {
+		t.Fatalf("err = %v; want a contract version error naming the plugin and the version spoken", err)
+	}
+	if !f.closed {
+		t.Error("the refused plugin's transport was not closed")
+	}
+}
+
+func TestErrorsNameThePlugin(t *testing.T) {
+	ctx := context.Background()
+	p, err := New(ctx, "acme", "test", &recorder{p: panicky{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Identity(ctx, nil, nil)
+	var pe *Error
+	if !errors.As(err, &pe) || pe.Plugin != "acme" || pe.Func != sdk.FuncIdentity || !strings.Contains(err.Error(), "panic") {
+		t.Errorf("err = %v; want a *plugin.Error naming acme and identity", err)
+	}
+}
+
+type panicky struct{ plain }
+
+func (panicky) Identity(sdk.Claims, sdk.Claims) (sdk.Identity, error) { panic("claims went missing") }
