@@ -1,0 +1,335 @@
+package wasm
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/idplug/idplug/internal/plugin"
+	"github.com/idplug/idplug/sdk"
+)
+
+// ErrClosed is wrapped by the error of a call on a closed Module.
+var ErrClosed = errors.New("the plugin was closed")
+
+// functions are the contract's functions; function f is the export idplug_<f>.
+var functions = []sdk.Function{sdk.FuncDescribe, sdk.FuncConfigure, sdk.FuncPrepare, sdk.FuncInterpret, sdk.FuncIdentity}
+
+// Module is a loaded wasm plugin: a plugin.Caller over a pool of instances.
+// It is safe for concurrent use.
+type Module struct {
+	r        *Runtime
+	name     string
+	log      *slog.Logger
+	compiled wazero.CompiledModule
+	busy     chan struct{} // a token per call in progress, at most MaxInstances
+	done     chan struct{} // closed by Close
+
+	mu     sync.Mutex
+	idle   []*instance
+	closed bool
+}
+
+func newModule(r *Runtime, name string, compiled wazero.CompiledModule) *Module {
+	return &Module{
+		r:        r,
+		name:     name,
+		log:      r.opts.Logger.With("plugin", name),
+		compiled: compiled,
+		busy:     make(chan struct{}, r.opts.MaxInstances),
+		done:     make(chan struct{}),
+	}
+}
+
+// Call runs the contract function fn over the JSON document input and returns
+// the OK value of the plugin's result envelope. It waits, as long as ctx
+// allows, for an instance when MaxInstances calls are in progress. Then the
+// call has Options.CallTimeout to complete, and ends early when ctx is done.
+//
+// Every error is a *plugin.Error naming the plugin and fn. After an error
+// envelope, a trap, an exit, the deadline, cancellation or a violation of the
+// ABI, the instance is closed and the next call gets a fresh one.
+func (m *Module) Call(ctx context.Context, fn sdk.Function, input []byte) ([]byte, error) {
+	if !slices.Contains(functions, fn) {
+		return nil, m.error(fn, errors.New("not a function of the contract"))
+	}
+	select {
+	case m.busy <- struct{}{}:
+	case <-ctx.Done():
+		return nil, m.error(fn, ctx.Err())
+	case <-m.done:
+		return nil, m.error(fn, ErrClosed)
+	}
+	defer func() { <-m.busy }()
+	if err := ctx.Err(); err != nil { // lost a race with the slot; spare an instance
+		return nil, m.error(fn, err)
+	}
+
+	ctx, cancel := m.deadline(ctx)
+	defer cancel()
+	in, err := m.take()
+	if err != nil {
+		return nil, m.error(fn, err)
+	}
+	if in == nil {
+		if in, err = m.instantiate(ctx); err != nil {
+			in.close(ctx)
+			return nil, m.error(fn, m.failure(ctx, err, in))
+		}
+	}
+	res, err := in.call(ctx, fn, input)
+	if err != nil {
+		in.close(ctx)
+		return nil, m.error(fn, m.failure(ctx, err, in))
+	}
+	if res.Error != "" {
+		in.close(ctx)
+		return nil, m.error(fn, errors.New(res.Error))
+	}
+	m.put(in)
+	return res.OK, nil
+}
+
+// Close refuses new calls, waits for the calls in progress (each bounded by
+// the call deadline) as long as ctx allows, and closes every instance.
+func (m *Module) Close(ctx context.Context) error {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil
+	}
+	m.closed = true
+	close(m.done)
+	m.mu.Unlock()
+wait:
+	for range cap(m.busy) {
+		select {
+		case m.busy <- struct{}{}:
+		case <-ctx.Done():
+			break wait
+		}
+	}
+	m.mu.Lock()
+	idle := m.idle
+	m.idle = nil
+	m.mu.Unlock()
+	for _, in := range idle {
+		in.close(ctx)
+	}
+	return m.compiled.Close(ctx)
+}
+
+func (m *Module) error(fn sdk.Function, err error) error {
+	return &plugin.Error{Plugin: m.name, Func: fn, Err: err}
+}
+
+// errDeadline is the cause of a call's context when its deadline passes.
+var errDeadline = errors.New("call deadline exceeded")
+
+// deadline returns the context of one call: bounded by the call timeout and
+// carrying the logger hostLog writes to.
+func (m *Module) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx = context.WithValue(ctx, loggerKey{}, m.log)
+	return context.WithTimeoutCause(ctx, m.r.opts.CallTimeout, errDeadline)
+}
+
+// take returns an idle instance, or nil when there is none.
+func (m *Module) take() (*instance, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	if n := len(m.idle); n > 0 {
+		in := m.idle[n-1]
+		m.idle = m.idle[:n-1]
+		return in, nil
+	}
+	return nil, nil
+}
+
+// put returns in to the pool, or closes it when m is closed.
+func (m *Module) put(in *instance) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		in.close(context.Background())
+		return
+	}
+	m.idle = append(m.idle, in)
+}
+
+// fault is a violation of the ABI or a failure of an instance, worded for the
+// user, with its cause.
+type fault struct {
+	msg   string
+	cause error
+}
+
+func (f *fault) Error() string { return f.msg }
+func (f *fault) Unwrap() error { return f.cause }
+
+// failure describes why a call on in failed with err.
+func (m *Module) failure(ctx context.Context, err error, in *instance) error {
+	m.log.Debug("wasm: discarding a failed instance", "err", err)
+	var (
+		f    *fault
+		exit *sys.ExitError
+	)
+	switch {
+	case context.Cause(ctx) == errDeadline:
+		return &fault{fmt.Sprintf("exceeded the %v call deadline; the plugin was stopped", m.r.opts.CallTimeout), context.DeadlineExceeded}
+	case ctx.Err() != nil:
+		return &fault{fmt.Sprintf("the call was abandoned (%v); the plugin was stopped", ctx.Err()), ctx.Err()}
+	case errors.As(err, &f):
+		return f
+	case errors.As(err, &exit):
+		f = &fault{fmt.Sprintf("exited with code %d", exit.ExitCode()), err}
+	default:
+		line, _, _ := strings.Cut(err.Error(), "\n")
+		f = &fault{"crashed: " + line, err}
+	}
+	switch s := in.stderr.first; {
+	case strings.Contains(s, "out of memory"): // the Go runtime's words when memory.grow fails
+		f.msg = fmt.Sprintf("ran out of memory under the %d MiB ceiling: %s", m.r.opts.MemoryLimit>>20, s)
+	case s != "":
+		f.msg += ": " + s
+	}
+	return f
+}
+
+// instance is one instantiation of a Module, used by one call at a time.
+type instance struct {
+	mod            api.Module
+	alloc, free    api.Function
+	fns            map[sdk.Function]api.Function
+	stdout, stderr *lineWriter
+	stack          [2]uint64
+}
+
+// instantiate returns a new instance of m, initialised. On error the instance
+// is returned too, for its stderr.
+func (m *Module) instantiate(ctx context.Context) (*instance, error) {
+	in := &instance{
+		stdout: &lineWriter{log: m.log, stream: "stdout", level: slog.LevelInfo},
+		stderr: &lineWriter{log: m.log, stream: "stderr", level: slog.LevelWarn},
+	}
+	cfg := wazero.NewModuleConfig().
+		WithName(""). // instances are anonymous: any number may coexist
+		WithStartFunctions("_initialize").
+		WithStdout(in.stdout).
+		WithStderr(in.stderr)
+	mod, err := m.r.rt.InstantiateModule(ctx, m.compiled, cfg)
+	if err != nil {
+		return in, err
+	}
+	in.mod = mod
+	in.alloc = mod.ExportedFunction("idplug_alloc")
+	in.free = mod.ExportedFunction("idplug_free")
+	in.fns = make(map[sdk.Function]api.Function, len(functions))
+	for _, fn := range functions {
+		in.fns[fn] = mod.ExportedFunction("idplug_" + string(fn))
+	}
+	return in, nil
+}
+
+// call runs fn over input and decodes the result envelope.
+func (in *instance) call(ctx context.Context, fn sdk.Function, input []byte) (sdk.Result, error) {
+	in.stderr.first = ""
+	var res sdk.Result
+	mem := in.mod.Memory()
+	s := in.stack[:]
+	s[0] = uint64(len(input))
+	if err := in.alloc.CallWithStack(ctx, s); err != nil {
+		return res, err
+	}
+	ptr := uint32(s[0])
+	if (ptr == 0 && len(input) > 0) || !mem.Write(ptr, input) {
+		return res, &fault{fmt.Sprintf("idplug_alloc(%d) returned %#x, not a buffer in its memory; the plugin was stopped", len(input), ptr), nil}
+	}
+	s[0], s[1] = uint64(ptr), uint64(len(input))
+	if err := in.fns[fn].CallWithStack(ctx, s); err != nil {
+		return res, err
+	}
+	ptr, size := uint32(s[0]>>32), uint32(s[0])
+	out, ok := mem.Read(ptr, size)
+	if !ok {
+		return res, &fault{fmt.Sprintf("returned its result at %#x+%d, outside its %d bytes of memory; the plugin was stopped", ptr, size, mem.Size()), nil}
+	}
+	// Unmarshal copies the OK value out of the instance's memory.
+	if err := json.Unmarshal(out, &res); err != nil {
+		return res, &fault{fmt.Sprintf("returned a malformed result envelope: %v", err), err}
+	}
+	if res.OK == nil && res.Error == "" {
+		return res, &fault{`returned an envelope with neither "ok" nor "error"`, nil}
+	}
+	s[0], s[1] = uint64(ptr), uint64(size)
+	return res, in.free.CallWithStack(ctx, s)
+}
+
+// close closes the instance, if it was instantiated, and flushes its output.
+func (in *instance) close(ctx context.Context) {
+	if in.mod != nil {
+		in.mod.Close(context.WithoutCancel(ctx))
+	}
+	in.stdout.flush()
+	in.stderr.flush()
+}
+
+// maxLine is the longest line a lineWriter buffers before logging it anyway.
+const maxLine = 4 << 10
+
+// lineWriter logs what a guest writes to stdout or stderr, a record per line.
+type lineWriter struct {
+	log    *slog.Logger
+	stream string
+	level  slog.Level
+	buf    []byte
+	first  string // the first line since the last call began, quoted in errors
+}
+
+// Write implements io.Writer.
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.buf = append(w.buf, p...)
+	rest := w.buf
+	for {
+		line, after, ok := bytes.Cut(rest, []byte{'\n'})
+		if !ok {
+			break
+		}
+		w.emit(line)
+		rest = after
+	}
+	if len(rest) >= maxLine {
+		w.emit(rest)
+		rest = nil
+	}
+	w.buf = append(w.buf[:0], rest...)
+	return len(p), nil
+}
+
+func (w *lineWriter) flush() {
+	w.emit(w.buf)
+	w.buf = nil
+}
+
+func (w *lineWriter) emit(line []byte) {
+	s := strings.TrimSpace(string(line))
+	if s == "" {
+		return
+	}
+	if w.first == "" {
+		w.first = s
+	}
+	w.log.Log(context.Background(), w.level, s, "stream", w.stream)
+}

@@ -1,0 +1,35 @@
+// Command badptr is a test plugin written without the SDK whose functions
+// return results outside its linear memory.
+package main
+
+import "unsafe"
+
+func main() {}
+
+var buf [1 << 16]byte
+
+//go:wasmexport idplug_contract_version
+func contractVersion() uint32 { return 1 }
+
+//go:wasmexport idplug_alloc
+func alloc(uint32) uint32 { return uint32(uintptr(unsafe.Pointer(&buf[0]))) }
+
+//go:wasmexport idplug_free
+func free(uint32, uint32) {}
+
+const outside = 0xfffffff0<<32 | 64
+
+//go:wasmexport idplug_describe
+func describe(uint32, uint32) uint64 { return outside }
+
+//go:wasmexport idplug_configure
+func configure(uint32, uint32) uint64 { return outside }
+
+//go:wasmexport idplug_prepare
+func prepare(uint32, uint32) uint64 { return outside }
+
+//go:wasmexport idplug_interpret
+func interpret(uint32, uint32) uint64 { return outside }
+
+//go:wasmexport idplug_identity
+func identity(uint32, uint32) uint64 { return outside }

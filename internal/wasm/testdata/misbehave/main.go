@@ -1,0 +1,58 @@
+// Command misbehave is a test plugin whose configure misbehaves on demand:
+// settings["do"] says how. The tests of internal/wasm build it with
+//
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared ./internal/wasm/testdata/misbehave
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+	"unsafe"
+
+	"github.com/idplug/idplug/sdk"
+)
+
+func init() { sdk.Register(provider{}) }
+
+func main() {}
+
+type provider struct{}
+
+func (provider) Describe() sdk.PluginInfo {
+	return sdk.PluginInfo{Name: "misbehave", Version: "0.0.0", Summary: "misbehaves on demand"}
+}
+
+var sink []byte
+
+func (provider) Configure(settings map[string]string, _ sdk.Client) (sdk.ProviderSpec, []sdk.ConfigError) {
+	switch settings["do"] {
+	case "panic":
+		panic("boom")
+	case "trap": // a store outside linear memory: a wasm trap no recover sees
+		*(*byte)(unsafe.Pointer(uintptr(0xfffffff0))) = 1
+	case "exit":
+		os.Exit(3)
+	case "loop":
+		for {
+		}
+	case "alloc":
+		sink = make([]byte, 1<<30)
+	case "log":
+		fmt.Println("hello on stdout")
+		fmt.Fprintln(os.Stderr, "hello on stderr")
+		sdk.Logf(sdk.LevelWarn, "hello through idplug.log %d", 42)
+	case "sandbox": // reports what the sandbox let it see
+		_, err := os.ReadFile("/etc/passwd")
+		wd, _ := os.Getwd()
+		return sdk.ProviderSpec{}, []sdk.ConfigError{
+			{Setting: "read_file", Message: fmt.Sprint(err)},
+			{Setting: "home", Message: os.Getenv("HOME")},
+			{Setting: "environ", Message: fmt.Sprint(len(os.Environ()))},
+			{Setting: "args", Message: fmt.Sprint(len(os.Args))},
+			{Setting: "wd", Message: wd},
+			{Setting: "year", Message: fmt.Sprint(time.Now().Year())},
+		}
+	}
+	return sdk.ProviderSpec{Issuer: "https://misbehave.example", AuthStyle: sdk.AuthNone}, nil
+}

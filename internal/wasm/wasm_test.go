@@ -1,0 +1,469 @@
+package wasm
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/idplug/idplug/internal/plugin"
+	"github.com/idplug/idplug/sdk"
+)
+
+// plugins are the test modules TestMain builds, by name: the real oidc
+// provider and the fixtures of testdata/.
+var plugins = map[string]string{
+	"oidc":       "github.com/idplug/idplug/plugins/oidc",
+	"misbehave":  "./testdata/misbehave",
+	"badversion": "./testdata/badversion",
+	"badptr":     "./testdata/badptr",
+}
+
+var (
+	modules  = map[string][]byte{}
+	cacheDir string // a compilation cache shared by the tests, so each module compiles once
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "idplug-wasm-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	cacheDir = filepath.Join(dir, "cache")
+	code := 1
+	if err := build(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	} else {
+		code = m.Run()
+	}
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// build compiles the modules of plugins into dir, in parallel, and then
+// compiles them to machine code into cacheDir with testdata/warmcache.
+func build(dir string) error {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	run := func(cmd *exec.Cmd) error {
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("%s: %v\n%s", strings.Join(cmd.Args, " "), err, out)
+		}
+		return nil
+	}
+	fail := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		errs = append(errs, err)
+	}
+	warmcache := filepath.Join(dir, "warmcache")
+	wg.Go(func() {
+		if err := run(exec.Command("go", "build", "-o", warmcache, "./testdata/warmcache")); err != nil {
+			fail(err)
+		}
+	})
+	var files []string
+	for name, pkg := range plugins {
+		out := filepath.Join(dir, name+".wasm")
+		files = append(files, out)
+		wg.Go(func() {
+			cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, pkg)
+			cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+			err := run(cmd)
+			var b []byte
+			if err == nil {
+				b, err = os.ReadFile(out)
+			}
+			if err != nil {
+				fail(err)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			modules[name] = b
+		})
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	return run(exec.Command(warmcache, append([]string{cacheDir}, files...)...))
+}
+
+// logBuffer collects a logger's output.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// newRuntime returns a Runtime on the shared cache whose log goes to logs.
+func newRuntime(t testing.TB, opts Options) (*Runtime, *logBuffer) {
+	t.Helper()
+	logs := &logBuffer{}
+	if opts.CacheDir == "" {
+		opts.CacheDir = cacheDir
+	}
+	opts.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	r, err := NewRuntime(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close(context.Background()) })
+	return r, logs
+}
+
+func load(t testing.TB, r *Runtime, name string) *Module {
+	t.Helper()
+	m, err := r.Load(context.Background(), name, modules[name])
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close(context.Background()) })
+	return m
+}
+
+func newPlugin(t testing.TB, m *Module) *plugin.Plugin {
+	t.Helper()
+	p, err := plugin.New(context.Background(), m.name, "test", m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestOIDC(t *testing.T) {
+	r, _ := newRuntime(t, Options{})
+	m := load(t, r, "oidc")
+	p := newPlugin(t, m)
+	ctx := context.Background()
+
+	if info := p.Info(); info.Name != "oidc" || info.ContractVersion != sdk.ContractVersion || len(info.Settings) != 1 {
+		t.Errorf("describe = %+v", info)
+	}
+	spec, cerrs, err := p.Configure(ctx, map[string]string{"issuer": "https://idp.example.com/"}, sdk.Client{ClientID: "cli"})
+	if err != nil || cerrs != nil {
+		t.Fatalf("configure: %v %v", cerrs, err)
+	}
+	want := sdk.ProviderSpec{
+		Issuer:        "https://idp.example.com/",
+		DiscoveryURL:  "https://idp.example.com/.well-known/openid-configuration",
+		AuthStyle:     sdk.AuthNone,
+		DefaultScopes: []string{"openid", "profile", "email", "offline_access"},
+		ExtraParams:   []sdk.Param{},
+	}
+	if fmt.Sprint(*spec) != fmt.Sprint(want) {
+		t.Errorf("configure = %+v, want %+v", *spec, want)
+	}
+	_, cerrs, err = p.Configure(ctx, map[string]string{}, sdk.Client{ClientID: "cli"})
+	if err != nil || len(cerrs) != 1 || cerrs[0].Setting != "issuer" {
+		t.Errorf("configure without issuer = %v, %v", cerrs, err)
+	}
+	id, err := p.Identity(ctx, sdk.Claims{"sub": "u1", "email": "u1@example.com"}, nil)
+	if err != nil || id.Subject != "u1" || id.Username != "u1@example.com" {
+		t.Errorf("identity = %+v, %v", id, err)
+	}
+	// The real plugin runs within the default ceiling with room to spare.
+	in, _ := m.take()
+	t.Logf("an oidc instance uses %d KiB of linear memory (ceiling %d KiB)", in.mod.Memory().Size()>>10, DefaultMemoryLimit>>10)
+	m.put(in)
+}
+
+// configure calls the misbehave fixture's configure with do.
+func configure(ctx context.Context, m *Module, do string) ([]byte, error) {
+	return m.Call(ctx, sdk.FuncConfigure, fmt.Appendf(nil, `{"settings":{"do":%q},"client":{"client_id":"cli","scopes":[]}}`, do))
+}
+
+func TestFaults(t *testing.T) {
+	r, logs := newRuntime(t, Options{CallTimeout: time.Second, MaxInstances: 1})
+	m := load(t, r, "misbehave")
+	for _, tc := range []struct {
+		do, want string
+		is       error
+	}{
+		{do: "panic", want: `plugin "misbehave": configure: panic in configure: boom`},
+		{do: "trap", want: `plugin "misbehave": configure: crashed: wasm error: out of bounds memory access`},
+		{do: "exit", want: `plugin "misbehave": configure: exited with code 3`},
+		{do: "loop", want: `plugin "misbehave": configure: exceeded the 1s call deadline; the plugin was stopped`, is: context.DeadlineExceeded},
+		{do: "alloc", want: `plugin "misbehave": configure: ran out of memory under the 64 MiB ceiling: runtime: out of memory: cannot allocate 1073741824-byte block`},
+	} {
+		t.Run(tc.do, func(t *testing.T) {
+			ctx := context.Background()
+			if _, err := configure(ctx, m, "nothing"); err != nil { // ensures an idle instance
+				t.Fatal(err)
+			}
+			in := m.idle[0]
+			_, err := configure(ctx, m, tc.do)
+			var pe *plugin.Error
+			if !errors.As(err, &pe) || pe.Plugin != "misbehave" || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Fatalf("error = %v, want %s…", err, tc.want)
+			}
+			if tc.is != nil && !errors.Is(err, tc.is) {
+				t.Errorf("error %v is not %v", err, tc.is)
+			}
+			if !in.mod.IsClosed() || len(m.idle) != 0 {
+				t.Errorf("the failed instance was not discarded")
+			}
+			if _, err := configure(ctx, m, "nothing"); err != nil {
+				t.Errorf("the next call: %v", err)
+			}
+		})
+	}
+	if !strings.Contains(logs.String(), "stream=stderr plugin=misbehave") && !strings.Contains(logs.String(), "plugin=misbehave stream=stderr") {
+		t.Errorf("the Go runtime's fatal error did not reach the log:\n%s", logs)
+	}
+}
+
+func TestCancel(t *testing.T) {
+	r, _ := newRuntime(t, Options{})
+	m := load(t, r, "misbehave")
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	_, err := configure(ctx, m, "loop")
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "abandoned") {
+		t.Errorf("error = %v, want the cancellation", err)
+	}
+	if _, err := configure(context.Background(), m, "nothing"); err != nil {
+		t.Errorf("the next call: %v", err)
+	}
+}
+
+func TestSandbox(t *testing.T) {
+	r, _ := newRuntime(t, Options{})
+	m := load(t, r, "misbehave")
+	p := newPlugin(t, m)
+	_, cerrs, err := p.Configure(context.Background(), map[string]string{"do": "sandbox"}, sdk.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	saw := map[string]string{}
+	for _, e := range cerrs {
+		saw[e.Setting] = e.Message
+	}
+	t.Logf("the plugin saw %q", saw)
+	if saw["read_file"] == "<nil>" {
+		t.Error("the plugin read /etc/passwd")
+	}
+	if saw["home"] != "" || saw["environ"] != "0" || saw["args"] != "0" {
+		t.Errorf("the plugin saw an environment or arguments: %q", saw)
+	}
+	if saw["year"] != "2022" { // wazero's fake wall clock starts at 2022-01-01
+		t.Errorf("the plugin saw a real clock: %s", saw["year"])
+	}
+}
+
+func TestLogging(t *testing.T) {
+	r, logs := newRuntime(t, Options{})
+	m := load(t, r, "misbehave")
+	if _, err := configure(context.Background(), m, "log"); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`level=INFO msg="hello on stdout" plugin=misbehave stream=stdout`,
+		`level=WARN msg="hello on stderr" plugin=misbehave stream=stderr`,
+		`level=WARN msg="hello through idplug.log 42" plugin=misbehave`,
+	} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("the log lacks %s:\n%s", want, logs)
+		}
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	r, _ := newRuntime(t, Options{})
+	for _, tc := range []struct {
+		name string
+		wasm []byte
+		want string
+		is   error
+	}{
+		{"garbage", []byte("#!/bin/sh\n"), `plugin "garbage": not a valid WebAssembly module`, nil},
+		{"empty", []byte("\x00asm\x01\x00\x00\x00"), `plugin "empty": not an idplug plugin: missing export idplug_contract_version; build it with the idplug SDK`, nil},
+		{"badversion", modules["badversion"], `plugin "badversion": unsupported contract version 2: this idplug speaks contract version 1`, plugin.ErrContractVersion},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := r.Load(context.Background(), tc.name, tc.wasm)
+			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Fatalf("error = %v, want %s…", err, tc.want)
+			}
+			if tc.is != nil && !errors.Is(err, tc.is) {
+				t.Errorf("error %v is not %v", err, tc.is)
+			}
+		})
+	}
+}
+
+func TestCallErrors(t *testing.T) {
+	r, _ := newRuntime(t, Options{})
+	m := load(t, r, "badptr")
+	_, err := m.Call(context.Background(), sdk.FuncDescribe, []byte("{}"))
+	if want := `plugin "badptr": describe: returned its result at 0xfffffff0+64, outside its`; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("error = %v, want %s…", err, want)
+	}
+	_, err = m.Call(context.Background(), "alloc", []byte("{}"))
+	if want := `plugin "badptr": alloc: not a function of the contract`; err == nil || err.Error() != want {
+		t.Errorf("error = %v, want %s", err, want)
+	}
+}
+
+// TestCompilationCache checks that the cache TestMain filled with one
+// Runtime, in another process, holds files and serves a new Runtime.
+func TestCompilationCache(t *testing.T) {
+	var files int
+	filepath.WalkDir(cacheDir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			files++
+		}
+		return err
+	})
+	if files == 0 {
+		t.Fatalf("the compilation cache %s holds no files", cacheDir)
+	}
+	r, _ := newRuntime(t, Options{CacheDir: cacheDir})
+	newPlugin(t, load(t, r, "oidc"))
+}
+
+func TestConcurrentCalls(t *testing.T) {
+	r, _ := newRuntime(t, Options{MaxInstances: 4})
+	m := load(t, r, "oidc")
+	p := newPlugin(t, m)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for i := range 100 {
+		wg.Go(func() {
+			issuer := fmt.Sprintf("https://idp%d.example.com", i)
+			spec, _, err := p.Configure(ctx, map[string]string{"issuer": issuer}, sdk.Client{ClientID: "cli"})
+			if err != nil || spec.Issuer != issuer {
+				t.Errorf("configure %s = %+v, %v", issuer, spec, err)
+			}
+			sub := fmt.Sprint("user", i)
+			id, err := p.Identity(ctx, sdk.Claims{"sub": sub}, sdk.Claims{"groups": []string{sub}})
+			if err != nil || id.Subject != sub || !slices.Equal(id.Groups, []string{sub}) {
+				t.Errorf("identity %s = %+v, %v", sub, id, err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := len(m.idle); n < 1 || n > 4 {
+		t.Errorf("%d idle instances, want 1 to MaxInstances", n)
+	}
+}
+
+func TestClose(t *testing.T) {
+	r, _ := newRuntime(t, Options{MaxInstances: 2})
+	m := load(t, r, "oidc")
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			_, err := m.Call(ctx, sdk.FuncDescribe, []byte("{}"))
+			if err != nil && !errors.Is(err, ErrClosed) {
+				t.Errorf("a call during Close: %v", err)
+			}
+		})
+	}
+	wg.Go(func() { m.Close(ctx) })
+	wg.Go(func() { m.Close(ctx) })
+	wg.Wait()
+	if _, err := m.Call(ctx, sdk.FuncDescribe, []byte("{}")); !errors.Is(err, ErrClosed) {
+		t.Errorf("a call after Close: %v", err)
+	}
+	if len(m.idle) != 0 {
+		t.Errorf("%d idle instances after Close", len(m.idle))
+	}
+}
+
+func TestLineWriter(t *testing.T) {
+	logs := &logBuffer{}
+	w := &lineWriter{log: slog.New(slog.NewTextHandler(logs, nil)), stream: "stdout"}
+	for _, s := range []string{"one\ntw", "o\n\n", "three", strings.Repeat("x", maxLine)} {
+		w.Write([]byte(s))
+	}
+	w.Write([]byte("four"))
+	w.flush()
+	var got []string
+	for line := range strings.Lines(logs.String()) {
+		_, msg, _ := strings.Cut(line, "msg=")
+		msg, _, _ = strings.Cut(msg, " stream=")
+		got = append(got, msg)
+	}
+	want := []string{"one", "two", "three" + strings.Repeat("x", maxLine), "four"}
+	if !slices.Equal(got, want) {
+		t.Errorf("lines = %.40q, want %.40q", got, want)
+	}
+	if w.first != "one" {
+		t.Errorf("first = %q", w.first)
+	}
+}
+
+// BenchmarkHookCall measures one call across the boundary: identity, on a
+// warm instance. It reports the median besides the mean.
+func BenchmarkHookCall(b *testing.B) {
+	r, _ := newRuntime(b, Options{})
+	m := load(b, r, "oidc")
+	ctx := context.Background()
+	input := []byte(`{"id_token_claims":{"sub":"u1","email":"u1@example.com","groups":["a","b"]},"userinfo":{"name":"U One"}}`)
+	times := make([]time.Duration, 0, b.N)
+	b.ReportAllocs()
+	for b.Loop() {
+		start := time.Now()
+		if _, err := m.Call(ctx, sdk.FuncIdentity, input); err != nil {
+			b.Fatal(err)
+		}
+		times = append(times, time.Since(start))
+	}
+	slices.Sort(times)
+	b.ReportMetric(float64(times[len(times)/2].Nanoseconds())/1e3, "µs/median")
+	in, _ := m.take()
+	b.ReportMetric(float64(in.mod.Memory().Size()>>10), "KiB/instance")
+	m.put(in)
+}
+
+// BenchmarkLoadCold measures compiling and loading the oidc plugin with an
+// empty compilation cache.
+func BenchmarkLoadCold(b *testing.B) {
+	for b.Loop() {
+		r, _ := newRuntime(b, Options{CacheDir: b.TempDir()})
+		load(b, r, "oidc")
+		r.Close(context.Background())
+	}
+}
+
+// BenchmarkLoadWarm measures what a new process pays to use the oidc plugin
+// once it is in the compilation cache: a Runtime, Load and the first call.
+func BenchmarkLoadWarm(b *testing.B) {
+	dir := b.TempDir()
+	r, _ := newRuntime(b, Options{CacheDir: dir})
+	load(b, r, "oidc")
+	r.Close(context.Background())
+	for b.Loop() {
+		r, _ := newRuntime(b, Options{CacheDir: dir})
+		newPlugin(b, load(b, r, "oidc"))
+		r.Close(context.Background())
+	}
+}
