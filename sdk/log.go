@@ -1,9 +1,6 @@
 package sdk
 
-import (
-	"errors"
-	"fmt"
-)
+import "fmt"
 
 // Level is the severity of a log message, as in the contract's log import.
 type Level uint32
@@ -36,5 +33,3 @@ func (l Level) String() string {
 func Logf(level Level, format string, args ...any) {
 	logf(level, fmt.Sprintf(format, args...))
 }
-
-var errNotRegistered = errors.New("no provider registered: call sdk.Register from an init function of package main")

@@ -8,13 +8,9 @@ import (
 )
 
 var (
-	registered Provider
-	logMu      sync.Mutex
-	logSink    = func(level Level, msg string) { log.Printf("%s: %s", level, msg) }
+	logMu   sync.Mutex
+	logSink = func(level Level, msg string) { log.Printf("%s: %s", level, msg) }
 )
-
-// Register makes p the provider this program serves.
-func Register(p Provider) { registered = p }
 
 // SetLogSink routes Logf to f outside WebAssembly (in-process tests and the
 // subprocess transport). It returns the previous sink.

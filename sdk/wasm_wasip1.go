@@ -2,7 +2,10 @@
 
 package sdk
 
-import "unsafe"
+import (
+	"errors"
+	"unsafe"
+)
 
 // The core-wasm ABI of wit/README.md: the host writes an input document into
 // a buffer it obtained from idplug_alloc, calls a function with (ptr, len),
@@ -10,14 +13,9 @@ import "unsafe"
 // idplug_free once read.
 
 var (
-	registered Provider
 	// live keeps buffers handed to the host reachable until it frees them.
 	live = map[uintptr][]byte{}
 )
-
-// Register makes p the provider this module serves. Call it from an init
-// function of package main: a WebAssembly reactor never runs main.
-func Register(p Provider) { registered = p }
 
 //go:wasmimport idplug log
 func hostLog(level uint32, ptr unsafe.Pointer, size uint32)
@@ -46,6 +44,8 @@ func exportAlloc(size uint32) uint32 {
 
 //go:wasmexport idplug_free
 func exportFree(ptr, _ uint32) { delete(live, uintptr(ptr)) }
+
+var errNotRegistered = errors.New("no provider registered: call sdk.Register from an init function of package main")
 
 func serve(fn Function, ptr, size uint32) uint64 {
 	var in []byte

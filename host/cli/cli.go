@@ -97,7 +97,7 @@ func Mount(parent *cobra.Command, opts Options) {
 	parent.SilenceErrors = true
 	parent.SilenceUsage = true
 	parent.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return usageError{fmt.Errorf("%w\nRun '%s --help' for usage.", err, c.CommandPath())}
+		return usageError{err, c.CommandPath()}
 	})
 	f := parent.PersistentFlags()
 	f.StringVar(&g.configFile, "config", "", "configuration file (default $"+envName(opts.App, "CONFIG")+", else $XDG_CONFIG_HOME/"+opts.App+"/config.toml)")
@@ -116,7 +116,7 @@ func markUsageErrors(cmd *cobra.Command) {
 	if args := cmd.Args; args != nil {
 		cmd.Args = func(c *cobra.Command, a []string) error {
 			if err := args(c, a); err != nil {
-				return usageError{fmt.Errorf("%w\nRun '%s --help' for usage.", err, c.CommandPath())}
+				return usageError{err, c.CommandPath()}
 			}
 			return nil
 		}
@@ -163,7 +163,16 @@ func Main(ctx context.Context, root *cobra.Command, args []string) int {
 	}
 	var silent silentError
 	if !errors.As(err, &silent) {
-		fmt.Fprintf(root.ErrOrStderr(), "%s: %v\n", root.Name(), err)
+		w := root.ErrOrStderr()
+		fmt.Fprintf(w, "%s: %v\n", root.Name(), err)
+		var hint hintError
+		var usage usageError
+		switch {
+		case errors.As(err, &hint):
+			fmt.Fprintln(w, hint.hint)
+		case errors.As(err, &usage):
+			fmt.Fprintf(w, "Run '%s --help' for usage.\n", usage.command)
+		}
 	}
 	return ExitCode(err)
 }
@@ -190,10 +199,22 @@ func ExitCode(err error) int {
 	return ExitFailure
 }
 
-// usageError is a bad flag or argument.
-type usageError struct{ error }
+// usageError is a bad flag or argument of command.
+type usageError struct {
+	error
+	command string
+}
 
 func (e usageError) Unwrap() error { return e.error }
+
+// hintError carries what the user can do about an error, printed on its own
+// line after it.
+type hintError struct {
+	error
+	hint string
+}
+
+func (e hintError) Unwrap() error { return e.error }
 
 // silentError carries an exit code for an error already reported (as a JSON
 // event, say).

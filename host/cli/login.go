@@ -184,9 +184,9 @@ func errorCode(err error) string {
 func loginHint(g *globals, err error) error {
 	switch ExitCode(err) {
 	case ExitAccessDenied:
-		return fmt.Errorf("%w\nThe sign-in was refused. Run `%s login` again to retry, or ask your administrator for access.", err, g.opts.App)
+		return hintError{err, fmt.Sprintf("The sign-in was refused. Run `%s login` again to retry, or ask your administrator for access.", g.opts.App)}
 	case ExitExpired:
-		return fmt.Errorf("%w\nThe code expired before it was approved. Run `%s login` again for a new code.", err, g.opts.App)
+		return hintError{err, fmt.Sprintf("The code expired before it was approved. Run `%s login` again for a new code.", g.opts.App)}
 	}
 	return err
 }

@@ -109,6 +109,9 @@ func (f *File) Delete(ctx context.Context, k Key) error {
 	prefix := stem(k.Profile) + "-"
 	for _, e := range entries {
 		fp, ok := strings.CutPrefix(e.Name(), prefix)
+		if !ok {
+			continue
+		}
 		if fp, ok = strings.CutSuffix(fp, ".json"); ok && len(fp) == 12 && fingerprintRE.MatchString(fp) {
 			if err := remove(filepath.Join(f.dir, e.Name())); err != nil {
 				return err

@@ -1,0 +1,16 @@
+package sdk
+
+// registered is the provider this plugin serves.
+var registered Provider
+
+// Register makes p the provider this plugin serves. Call it from an init
+// function of package main, not from main: a WebAssembly reactor runs its
+// package initialisers when the host instantiates it, but never main.
+//
+//	func init() { sdk.Register(Provider{}) }
+func Register(p Provider) {
+	if registered != nil {
+		panic("sdk: Register called twice; a plugin serves one provider")
+	}
+	registered = p
+}
