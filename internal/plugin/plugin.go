@@ -88,6 +88,10 @@ func (p *Plugin) Has(h sdk.Hook) bool { return slices.Contains(p.info.Hooks, h) 
 // configuration errors the plugin reported.
 func (p *Plugin) Configure(ctx context.Context, settings map[string]string, client sdk.Client) (*sdk.ProviderSpec, []sdk.ConfigError, error) {
 	var out sdk.ConfigureOutput
+	if settings == nil {
+		settings = map[string]string{}
+	}
+	client.Scopes = orNone(client.Scopes)
 	if err := p.call(ctx, sdk.FuncConfigure, sdk.ConfigureInput{Settings: settings, Client: client}, &out); err != nil {
 		return nil, nil, err
 	}
@@ -104,6 +108,7 @@ func (p *Plugin) Prepare(ctx context.Context, ex sdk.Exchange, req sdk.HTTPReque
 		return req, nil
 	}
 	var out sdk.HTTPRequest
+	req.Headers = orNone(req.Headers)
 	err := p.call(ctx, sdk.FuncPrepare, sdk.PrepareInput{Exchange: ex, Request: req}, &out)
 	return out, err
 }
@@ -115,6 +120,7 @@ func (p *Plugin) Interpret(ctx context.Context, ex sdk.Exchange, resp sdk.HTTPRe
 		return resp, nil
 	}
 	var out sdk.HTTPResponse
+	resp.Headers = orNone(resp.Headers)
 	err := p.call(ctx, sdk.FuncInterpret, sdk.InterpretInput{Exchange: ex, Response: resp}, &out)
 	return out, err
 }
@@ -146,6 +152,15 @@ func (p *Plugin) call(ctx context.Context, fn sdk.Function, in, out any) error {
 		return &Error{Plugin: p.name, Func: fn, Err: fmt.Errorf("malformed result: %w", err)}
 	}
 	return nil
+}
+
+// orNone returns s, or an empty list for nil: the ABI encodes a WIT list as a
+// JSON array, never null, which plugins in other languages may refuse.
+func orNone[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
 
 func orEmpty(c sdk.Claims) sdk.Claims {

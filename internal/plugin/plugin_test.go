@@ -132,3 +132,34 @@ func TestErrorsNameThePlugin(t *testing.T) {
 type panicky struct{ plain }
 
 func (panicky) Identity(sdk.Claims, sdk.Claims) (sdk.Identity, error) { panic("claims went missing") }
+
+// documents is a transport that keeps the input documents it carries.
+type documents struct {
+	recorder
+	inputs []string
+}
+
+func (d *documents) Call(ctx context.Context, fn sdk.Function, input []byte) ([]byte, error) {
+	d.inputs = append(d.inputs, string(input))
+	return d.recorder.Call(ctx, fn, input)
+}
+
+// TestInputsHaveNoNull checks that absent settings, scopes, headers and claims
+// cross as empty objects and arrays, as wit/README.md specifies.
+func TestInputsHaveNoNull(t *testing.T) {
+	ctx := context.Background()
+	d := &documents{recorder: recorder{p: hooked{}}}
+	p, err := New(ctx, "hooked", "test", d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Configure(ctx, nil, sdk.Client{ClientID: "cli"})
+	p.Prepare(ctx, sdk.ExchangeTokenPoll, sdk.HTTPRequest{Method: "POST", URL: "https://idp/token"})
+	p.Interpret(ctx, sdk.ExchangeTokenPoll, sdk.HTTPResponse{Status: 200})
+	p.Identity(ctx, nil, nil)
+	for _, in := range d.inputs {
+		if strings.Contains(in, "null") {
+			t.Errorf("input document with null: %s", in)
+		}
+	}
+}
