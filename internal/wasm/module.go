@@ -94,7 +94,13 @@ func (m *Module) Call(ctx context.Context, fn sdk.Function, input []byte) ([]byt
 	}
 	if res.Error != "" {
 		in.close(ctx)
-		return nil, m.error(fn, errors.New(res.Error))
+		// The user gets the first line; details such as a stack trace are
+		// for whoever debugs the plugin.
+		msg, detail, _ := strings.Cut(res.Error, "\n")
+		if detail != "" {
+			m.log.Debug("wasm: the plugin failed", "func", fn, "err", res.Error)
+		}
+		return nil, m.error(fn, errors.New(msg))
 	}
 	m.put(in)
 	return res.OK, nil

@@ -11,8 +11,8 @@
 // Load compiles a plugin into a Module. A Module keeps a pool of instances: a
 // call takes an idle instance, or instantiates one when all are busy and fewer
 // than Options.MaxInstances exist, or waits. Calls are short and CPU-bound, so
-// a pool as large as the number of CPUs serves any number of concurrent login
-// flows in a bounded amount of memory. An instance that fails in any way — an
+// a pool no larger than the number of CPUs serves any number of concurrent
+// login flows in a bounded amount of memory. An instance that fails in any way — an
 // error envelope, a trap, an exit, the call deadline, cancellation, a result
 // outside its memory — is closed rather than returned to the pool, so the next
 // call starts from a freshly initialised one.
@@ -52,11 +52,12 @@ import (
 // Defaults of Options.
 const (
 	// DefaultMemoryLimit is the linear memory ceiling of one instance. A Go
-	// plugin built with the SDK starts with a few MiB and handles the
-	// contract's documents well within it.
+	// plugin built with the SDK starts at about 3.5 MiB and settles below
+	// 8 MiB: the contract's documents are small.
 	DefaultMemoryLimit = 64 << 20
 	// DefaultCallTimeout bounds one call. Plugins compute over small JSON
-	// documents in microseconds; two seconds only ever stops a broken one.
+	// documents in well under a millisecond; two seconds only ever stops a
+	// broken one.
 	DefaultCallTimeout = 2 * time.Second
 )
 
@@ -73,7 +74,10 @@ type Options struct {
 	// Zero means DefaultCallTimeout.
 	CallTimeout time.Duration
 	// MaxInstances bounds the instances of one plugin, busy or idle; calls
-	// beyond it wait for an instance. Zero means runtime.GOMAXPROCS(0).
+	// beyond it wait for an instance. Zero means min(runtime.GOMAXPROCS(0), 8):
+	// calls never block inside a plugin, so instances beyond the number of
+	// CPUs would only cost memory (an SDK plugin's instance settles at 4 to 8
+	// MiB), and eight bound that cost on large machines.
 	MaxInstances int
 	// Logger receives plugins' log messages, stdout and stderr. Nil means
 	// slog.Default().
@@ -97,7 +101,7 @@ func NewRuntime(ctx context.Context, opts Options) (*Runtime, error) {
 		opts.CallTimeout = DefaultCallTimeout
 	}
 	if opts.MaxInstances <= 0 {
-		opts.MaxInstances = runtime.GOMAXPROCS(0)
+		opts.MaxInstances = min(runtime.GOMAXPROCS(0), 8)
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()

@@ -206,7 +206,7 @@ func TestFaults(t *testing.T) {
 		do, want string
 		is       error
 	}{
-		{do: "panic", want: `plugin "misbehave": configure: panic in configure: boom`},
+		{do: "panic", want: `plugin "misbehave": configure: panic in configure: boom`}, // the stack trace goes to the debug log
 		{do: "trap", want: `plugin "misbehave": configure: crashed: wasm error: out of bounds memory access`},
 		{do: "exit", want: `plugin "misbehave": configure: exited with code 3`},
 		{do: "loop", want: `plugin "misbehave": configure: exceeded the 1s call deadline; the plugin was stopped`, is: context.DeadlineExceeded},
@@ -220,7 +220,7 @@ func TestFaults(t *testing.T) {
 			in := m.idle[0]
 			_, err := configure(ctx, m, tc.do)
 			var pe *plugin.Error
-			if !errors.As(err, &pe) || pe.Plugin != "misbehave" || !strings.HasPrefix(err.Error(), tc.want) {
+			if !errors.As(err, &pe) || pe.Plugin != "misbehave" || !strings.HasPrefix(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
 				t.Fatalf("error = %v, want %s…", err, tc.want)
 			}
 			if tc.is != nil && !errors.Is(err, tc.is) {
