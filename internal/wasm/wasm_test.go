@@ -34,7 +34,18 @@ var (
 	cacheDir string // a compilation cache shared by the tests, so each module compiles once
 )
 
+// warmEnv asks a test binary to compile modules into a compilation cache
+// instead of running tests: see build.
+const warmEnv = "IDPLUG_WASM_TEST_WARM_CACHE"
+
 func TestMain(m *testing.M) {
+	if dir := os.Getenv(warmEnv); dir != "" {
+		if err := warm(dir, os.Args[1:]); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	dir, err := os.MkdirTemp("", "idplug-wasm-test")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -51,8 +62,11 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// build compiles the modules of plugins into dir, in parallel, and then
-// compiles them to machine code into cacheDir with testdata/warmcache.
+// build compiles the modules of plugins into dir, in parallel, and then to
+// machine code into cacheDir, with this package's test binary built without
+// the race detector, under which wazero's compiler is some twenty times
+// slower. (A test binary, so that wazero files the code under the same
+// version as here.)
 func build(dir string) error {
 	var (
 		wg   sync.WaitGroup
@@ -70,9 +84,9 @@ func build(dir string) error {
 		defer mu.Unlock()
 		errs = append(errs, err)
 	}
-	warmcache := filepath.Join(dir, "warmcache")
+	warmer := filepath.Join(dir, "warm.test")
 	wg.Go(func() {
-		if err := run(exec.Command("go", "build", "-o", warmcache, "./testdata/warmcache")); err != nil {
+		if err := run(exec.Command("go", "test", "-c", "-o", warmer, ".")); err != nil {
 			fail(err)
 		}
 	})
@@ -101,7 +115,29 @@ func build(dir string) error {
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	return run(exec.Command(warmcache, append([]string{cacheDir}, files...)...))
+	cmd := exec.Command(warmer, files...)
+	cmd.Env = append(os.Environ(), warmEnv+"="+cacheDir)
+	return run(cmd)
+}
+
+// warm compiles the modules in files into the compilation cache dir.
+func warm(dir string, files []string) error {
+	ctx := context.Background()
+	r, err := NewRuntime(ctx, Options{CacheDir: dir})
+	if err != nil {
+		return err
+	}
+	defer r.Close(ctx)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		if _, err := r.rt.CompileModule(ctx, b); err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+	}
+	return nil
 }
 
 // logBuffer collects a logger's output.
