@@ -169,14 +169,17 @@ const exportVersion = "idplug_contract_version"
 
 // exports are the functions of contract version 1 a plugin must export, with
 // their signatures, besides exportVersion.
-var exports = map[string]struct{ params, results []api.ValueType }{
-	"idplug_alloc":     {[]api.ValueType{i32}, []api.ValueType{i32}},
-	"idplug_free":      {[]api.ValueType{i32, i32}, nil},
-	"idplug_describe":  {[]api.ValueType{i32, i32}, []api.ValueType{i64}},
-	"idplug_configure": {[]api.ValueType{i32, i32}, []api.ValueType{i64}},
-	"idplug_prepare":   {[]api.ValueType{i32, i32}, []api.ValueType{i64}},
-	"idplug_interpret": {[]api.ValueType{i32, i32}, []api.ValueType{i64}},
-	"idplug_identity":  {[]api.ValueType{i32, i32}, []api.ValueType{i64}},
+var exports = []struct {
+	name            string
+	params, results []api.ValueType
+}{
+	{"idplug_alloc", []api.ValueType{i32}, []api.ValueType{i32}},
+	{"idplug_free", []api.ValueType{i32, i32}, nil},
+	{"idplug_describe", []api.ValueType{i32, i32}, []api.ValueType{i64}},
+	{"idplug_configure", []api.ValueType{i32, i32}, []api.ValueType{i64}},
+	{"idplug_prepare", []api.ValueType{i32, i32}, []api.ValueType{i64}},
+	{"idplug_interpret", []api.ValueType{i32, i32}, []api.ValueType{i64}},
+	{"idplug_identity", []api.ValueType{i32, i32}, []api.ValueType{i64}},
 }
 
 // Load compiles wasm, the plugin the configuration calls name, checks that it
@@ -227,8 +230,8 @@ func (m *Module) check(ctx context.Context) (*instance, error) {
 		return nil, fmt.Errorf("%w %d: this idplug speaks contract version %d; install a build of the plugin for contract %d",
 			plugin.ErrContractVersion, v, sdk.ContractVersion, sdk.ContractVersion)
 	}
-	for name, sig := range exports {
-		if err := checkSignature(defs, name, sig.params, sig.results); err != nil {
+	for _, e := range exports {
+		if err := checkSignature(defs, e.name, e.params, e.results); err != nil {
 			in.close(ctx)
 			return nil, err
 		}

@@ -330,6 +330,23 @@ func TestLogging(t *testing.T) {
 	}
 }
 
+// importsEnvFoo is a module that imports env.foo and exports
+// idplug_contract_version, returning 1.
+var importsEnvFoo = []byte("\x00asm\x01\x00\x00\x00" +
+	"\x01\x08\x02\x60\x00\x00\x60\x00\x01\x7f" + // types: () -> (), () -> i32
+	"\x02\x0b\x01\x03env\x03foo\x00\x00" + // import env.foo: type 0
+	"\x03\x02\x01\x01" + // function 1: type 1
+	"\x07\x1b\x01\x17idplug_contract_version\x00\x01" +
+	"\x0a\x06\x01\x04\x00\x41\x01\x0b") // i32.const 1
+
+// versionOnly is a module that exports idplug_contract_version, returning 1,
+// and nothing else.
+var versionOnly = []byte("\x00asm\x01\x00\x00\x00" +
+	"\x01\x05\x01\x60\x00\x01\x7f" + // type: () -> i32
+	"\x03\x02\x01\x00" + // function 0: type 0
+	"\x07\x1b\x01\x17idplug_contract_version\x00\x00" +
+	"\x0a\x06\x01\x04\x00\x41\x01\x0b") // i32.const 1
+
 func TestLoadErrors(t *testing.T) {
 	r, _ := newRuntime(t, Options{})
 	for _, tc := range []struct {
@@ -340,6 +357,8 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		{"garbage", []byte("#!/bin/sh\n"), `plugin "garbage": not a valid WebAssembly module`, nil},
 		{"empty", []byte("\x00asm\x01\x00\x00\x00"), `plugin "empty": not an idplug plugin: missing export idplug_contract_version; build it with the idplug SDK`, nil},
+		{"foreign", importsEnvFoo, `plugin "foreign": imports env.foo: a plugin may import only wasi_snapshot_preview1 and idplug.log`, nil},
+		{"partial", versionOnly, `plugin "partial": not an idplug plugin: missing export idplug_alloc; build it with the idplug SDK`, nil},
 		{"badversion", modules["badversion"], `plugin "badversion": unsupported contract version 2: this idplug speaks contract version 1`, plugin.ErrContractVersion},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
