@@ -36,9 +36,10 @@ type Session struct {
 // conn is what talking to the provider takes: the plugin, its resolved spec
 // and the engine over the edge.
 type conn struct {
-	plugin *plugin.Plugin
-	spec   sdk.ProviderSpec
-	engine *engine.Client
+	plugin   *plugin.Plugin
+	spec     sdk.ProviderSpec
+	engine   *engine.Client
+	settings map[string]string // as configure received them; identity gets them too
 }
 
 // Profile returns the session's profile name.
@@ -268,7 +269,7 @@ func (s *Session) identity(ctx context.Context, c *conn, b *store.Bundle) (*Iden
 		}
 		userinfo = ui
 	}
-	id, err := c.plugin.Identity(ctx, claims, userinfo)
+	id, err := c.plugin.IdentityWithSettings(ctx, c.settings, claims, userinfo)
 	if err != nil {
 		return nil, err
 	}
@@ -328,7 +329,12 @@ func (s *Session) revoke(ctx context.Context, b *store.Bundle) (bool, error) {
 		}
 	}
 	if err := c.engine.Revoke(ctx, b.AccessToken, "access_token"); err != nil {
-		return false, err
+		// A provider that revokes refresh tokens only (Amazon Cognito)
+		// answers unsupported_token_type for the access token; it was
+		// revoked with its refresh token (RFC 7009 §2.1).
+		if b.RefreshToken == "" || !errors.Is(err, engine.ErrNotSupported) {
+			return false, err
+		}
 	}
 	return true, nil
 }
@@ -435,7 +441,7 @@ func (s *Session) connect(ctx context.Context) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.conn = &conn{plugin: p, spec: *spec, engine: eng}
+	s.conn = &conn{plugin: p, spec: *spec, engine: eng, settings: settings}
 	return s.conn, nil
 }
 

@@ -582,6 +582,7 @@ var golden = []struct {
 	{"identity", sdk.FuncIdentity, sdk.IdentityInput{
 		IDTokenClaims: sdk.Claims{"sub": "auth0|42", "email": "ada@example.com", "groups": []string{"admins"}},
 		Userinfo:      sdk.Claims{"name": "Ada Lovelace", "preferred_username": "ada"},
+		Settings:      map[string]string{"audience": "https://api.example.com"},
 	}, false},
 }
 

@@ -102,6 +102,12 @@ func call(p Provider, fn Function, input []byte) (any, error) {
 		if err := decode(fn, input, &in); err != nil {
 			return nil, err
 		}
+		if h, ok := p.(SettingsIdentifier); ok {
+			if in.Settings == nil {
+				in.Settings = map[string]string{}
+			}
+			return h.IdentityWithSettings(in.Settings, in.IDTokenClaims, in.Userinfo)
+		}
 		if h, ok := p.(Identifier); ok {
 			return h.Identity(in.IDTokenClaims, in.Userinfo)
 		}

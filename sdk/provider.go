@@ -32,3 +32,11 @@ type Interpreter interface {
 type Identifier interface {
 	Identity(idTokenClaims, userinfo Claims) (Identity, error)
 }
+
+// SettingsIdentifier is implemented by providers whose identity mapping
+// depends on the profile's settings, such as a setting naming the claim that
+// holds the groups. It receives the settings configure received, and takes
+// precedence over Identifier.
+type SettingsIdentifier interface {
+	IdentityWithSettings(settings map[string]string, idTokenClaims, userinfo Claims) (Identity, error)
+}

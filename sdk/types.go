@@ -194,10 +194,13 @@ type InterpretInput struct {
 	Response HTTPResponse `json:"response"`
 }
 
-// IdentityInput is the input of identity.
+// IdentityInput is the input of identity. Settings are the profile's
+// settings as configure received them; a host older than this field sends
+// none, which reads as empty.
 type IdentityInput struct {
-	IDTokenClaims Claims `json:"id_token_claims"`
-	Userinfo      Claims `json:"userinfo"`
+	IDTokenClaims Claims            `json:"id_token_claims"`
+	Userinfo      Claims            `json:"userinfo"`
+	Settings      map[string]string `json:"settings"`
 }
 
 // Result is the envelope every call returns across a transport: the function's

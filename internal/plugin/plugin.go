@@ -125,10 +125,20 @@ func (p *Plugin) Interpret(ctx context.Context, ex sdk.Exchange, resp sdk.HTTPRe
 	return out, err
 }
 
-// Identity maps verified ID token claims and a userinfo response to an identity.
+// Identity maps verified ID token claims and a userinfo response to an
+// identity, without settings.
 func (p *Plugin) Identity(ctx context.Context, idTokenClaims, userinfo sdk.Claims) (sdk.Identity, error) {
+	return p.IdentityWithSettings(ctx, nil, idTokenClaims, userinfo)
+}
+
+// IdentityWithSettings maps verified ID token claims and a userinfo response
+// to an identity; settings are the profile's, as configure received them.
+func (p *Plugin) IdentityWithSettings(ctx context.Context, settings map[string]string, idTokenClaims, userinfo sdk.Claims) (sdk.Identity, error) {
+	if settings == nil {
+		settings = map[string]string{}
+	}
 	var out sdk.Identity
-	err := p.call(ctx, sdk.FuncIdentity, sdk.IdentityInput{IDTokenClaims: orEmpty(idTokenClaims), Userinfo: orEmpty(userinfo)}, &out)
+	err := p.call(ctx, sdk.FuncIdentity, sdk.IdentityInput{IDTokenClaims: orEmpty(idTokenClaims), Userinfo: orEmpty(userinfo), Settings: settings}, &out)
 	return out, err
 }
 

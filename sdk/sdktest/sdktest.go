@@ -53,10 +53,16 @@ func (t *Plugin) Interpret(ex sdk.Exchange, resp sdk.HTTPResponse) (sdk.HTTPResp
 	return out, err
 }
 
-// Identity calls identity.
+// Identity calls identity with no settings.
 func (t *Plugin) Identity(idTokenClaims, userinfo sdk.Claims) (sdk.Identity, error) {
+	return t.IdentityWithSettings(map[string]string{}, idTokenClaims, userinfo)
+}
+
+// IdentityWithSettings calls identity with the profile's settings, as the
+// host does.
+func (t *Plugin) IdentityWithSettings(settings map[string]string, idTokenClaims, userinfo sdk.Claims) (sdk.Identity, error) {
 	var out sdk.Identity
-	err := t.call(sdk.FuncIdentity, sdk.IdentityInput{IDTokenClaims: idTokenClaims, Userinfo: userinfo}, &out)
+	err := t.call(sdk.FuncIdentity, sdk.IdentityInput{IDTokenClaims: idTokenClaims, Userinfo: userinfo, Settings: settings}, &out)
 	return out, err
 }
 
