@@ -2,10 +2,7 @@
 
 package sdk
 
-import (
-	"errors"
-	"unsafe"
-)
+import "unsafe"
 
 // The core-wasm ABI of wit/README.md: the host writes an input document into
 // a buffer it obtained from idplug_alloc, calls a function with (ptr, len),
@@ -44,8 +41,6 @@ func exportAlloc(size uint32) uint32 {
 
 //go:wasmexport idplug_free
 func exportFree(ptr, _ uint32) { delete(live, uintptr(ptr)) }
-
-var errNotRegistered = errors.New("no provider registered: call sdk.Register from an init function of package main")
 
 func serve(fn Function, ptr, size uint32) uint64 {
 	var in []byte

@@ -1,16 +1,17 @@
 // Command oidc is the generic OpenID Connect provider plugin: it takes an
 // issuer and finds every endpoint through OpenID Connect discovery.
 //
-// Build it as a WebAssembly module:
+// Build it as a WebAssembly module, or as a subprocess plugin:
 //
 //	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o oidc.wasm ./plugins/oidc
+//	go build -o idplug-plugin-oidc ./plugins/oidc
 package main
 
 import "github.com/idplug/idplug/sdk"
 
 func init() { sdk.Register(Provider{}) }
 
-func main() {}
+func main() { sdk.Main() }
 
 // Provider is the generic OpenID Connect provider.
 type Provider struct{}
