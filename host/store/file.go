@@ -49,7 +49,7 @@ func (f *File) Backend() string { return "file" }
 
 // Load implements [Store].
 func (f *File) Load(ctx context.Context, k Key) (*Bundle, error) {
-	path, err := f.path(ctx, k)
+	path, err := f.path(ctx, k, plainExt)
 	if err != nil {
 		return nil, err
 	}
@@ -68,21 +68,18 @@ func (f *File) Load(ctx context.Context, k Key) (*Bundle, error) {
 		// Another key with the same file name; Save will replace it.
 		return nil, fmt.Errorf("%w: no tokens for profile %q", ErrNotFound, k.Profile)
 	}
+	b.Backend = "file"
 	return b, nil
 }
 
 // Save implements [Store]. The file is replaced atomically: after a crash or
 // a failed write it holds either the old bundle or the new one.
 func (f *File) Save(ctx context.Context, k Key, b *Bundle) error {
-	path, err := f.path(ctx, k)
+	path, err := f.path(ctx, k, plainExt)
 	if err != nil {
 		return err
 	}
-	now := time.Now()
-	b.Version, b.Profile, b.Fingerprint, b.UpdatedAt = version, k.Profile, k.Fingerprint, now
-	if b.CreatedAt.IsZero() {
-		b.CreatedAt = now
-	}
+	stamp(b, k, "file")
 	err = writeAtomic(path, func(w io.Writer) error { return encode(w, b) })
 	if err != nil {
 		return fmt.Errorf("store: saving tokens for profile %q: %w", k.Profile, err)
@@ -92,33 +89,56 @@ func (f *File) Save(ctx context.Context, k Key, b *Bundle) error {
 
 // Delete implements [Store].
 func (f *File) Delete(ctx context.Context, k Key) error {
-	if k.Fingerprint != "" {
-		path, err := f.path(ctx, k)
-		if err != nil {
+	paths, err := f.files(ctx, k, plainExt)
+	if err != nil {
+		return err
+	}
+	for _, path := range paths {
+		if err := remove(path); err != nil {
 			return err
 		}
-		return remove(path)
+	}
+	return nil
+}
+
+// files returns the paths of k's files with extension ext. A Key with an
+// empty Fingerprint stands for every file of the profile that exists.
+func (f *File) files(ctx context.Context, k Key, ext string) ([]string, error) {
+	if k.Fingerprint != "" {
+		path, err := f.path(ctx, k, ext)
+		if err != nil {
+			return nil, err
+		}
+		return []string{path}, nil
 	}
 	if err := validProfile(ctx, k.Profile); err != nil {
-		return err
+		return nil, err
 	}
 	entries, err := os.ReadDir(f.dir)
 	if err != nil {
-		return fmt.Errorf("store: %w", err)
+		return nil, fmt.Errorf("store: %w", err)
 	}
+	var paths []string
 	prefix := stem(k.Profile) + "-"
 	for _, e := range entries {
 		fp, ok := strings.CutPrefix(e.Name(), prefix)
 		if !ok {
 			continue
 		}
-		if fp, ok = strings.CutSuffix(fp, ".json"); ok && len(fp) == 12 && fingerprintRE.MatchString(fp) {
-			if err := remove(filepath.Join(f.dir, e.Name())); err != nil {
-				return err
-			}
+		if fp, ok = strings.CutSuffix(fp, ext); ok && len(fp) == 12 && fingerprintRE.MatchString(fp) {
+			paths = append(paths, filepath.Join(f.dir, e.Name()))
 		}
 	}
-	return nil
+	return paths, nil
+}
+
+// stamp sets what Save records about b.
+func stamp(b *Bundle, k Key, backend string) {
+	now := time.Now()
+	b.Version, b.Profile, b.Fingerprint, b.UpdatedAt, b.Backend = version, k.Profile, k.Fingerprint, now, backend
+	if b.CreatedAt.IsZero() {
+		b.CreatedAt = now
+	}
 }
 
 func remove(path string) error {
@@ -135,7 +155,13 @@ func (f *File) Lock(ctx context.Context, profile string) (unlock func(), err err
 	if err := validProfile(ctx, profile); err != nil {
 		return nil, err
 	}
-	fh, err := os.OpenFile(filepath.Join(f.dir, stem(profile)+".lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	return lockFile(ctx, filepath.Join(f.dir, stem(profile)+".lock"), fmt.Sprintf("profile %q", profile))
+}
+
+// lockFile takes an exclusive lock on the file at path, creating it, until
+// ctx is done. what names the lock in errors.
+func lockFile(ctx context.Context, path, what string) (unlock func(), err error) {
+	fh, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
@@ -146,12 +172,12 @@ func (f *File) Lock(ctx context.Context, profile string) (unlock func(), err err
 		}
 		if err != nil {
 			fh.Close()
-			return nil, fmt.Errorf("store: locking profile %q: %w", profile, err)
+			return nil, fmt.Errorf("store: locking %s: %w", what, err)
 		}
 		select {
 		case <-ctx.Done():
 			fh.Close()
-			return nil, fmt.Errorf("store: waiting for the lock on profile %q: %w", profile, ctx.Err())
+			return nil, fmt.Errorf("store: waiting for the lock on %s: %w", what, ctx.Err())
 		case <-time.After(lockPoll):
 		}
 	}
@@ -159,15 +185,21 @@ func (f *File) Lock(ctx context.Context, profile string) (unlock func(), err err
 	return func() { once.Do(func() { fh.Close() }) }, nil // closing releases the lock
 }
 
-// path returns the file of k.
-func (f *File) path(ctx context.Context, k Key) (string, error) {
+// File name extensions of plain and encrypted bundles.
+const (
+	plainExt     = ".json"
+	encryptedExt = ".enc"
+)
+
+// path returns the file of k with extension ext.
+func (f *File) path(ctx context.Context, k Key, ext string) (string, error) {
 	if err := validProfile(ctx, k.Profile); err != nil {
 		return "", err
 	}
 	if !fingerprintRE.MatchString(k.Fingerprint) {
 		return "", errors.New("store: a profile fingerprint must be at least 12 lowercase hex digits")
 	}
-	return filepath.Join(f.dir, stem(k.Profile)+"-"+k.Fingerprint[:12]+".json"), nil
+	return filepath.Join(f.dir, stem(k.Profile)+"-"+k.Fingerprint[:12]+ext), nil
 }
 
 func validProfile(ctx context.Context, profile string) error {

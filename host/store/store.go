@@ -3,8 +3,16 @@
 // fingerprint (see config.Profile.Fingerprint), so that editing a profile
 // never reuses tokens obtained under the old one.
 //
-// Token values never appear in this package's errors, and a Bundle formats
-// and logs with its tokens redacted.
+// Two backends share one state directory (0700, files 0600, replaced
+// atomically): [File] keeps each bundle as a plain JSON file, and [Keyring]
+// keeps it encrypted with AES-256-GCM under a random key held in the OS
+// keyring (Secret Service, macOS Keychain, Windows Credential Manager), whose
+// small item limits large JWT bundles would break. [Open] picks one from the
+// [store] backend setting, falling back from the keyring to plain files when
+// asked to. Both take the same cross-process lock per profile.
+//
+// Token values and keys never appear in this package's errors, and a Bundle
+// formats and logs with its tokens redacted.
 package store
 
 import (
@@ -37,6 +45,10 @@ type Bundle struct {
 	IDTokenClaims json.RawMessage `json:"id_token_claims,omitempty"` // verified claims of IDToken
 	CreatedAt     time.Time       `json:"created_at"`                // first saved
 	UpdatedAt     time.Time       `json:"updated_at"`                // last saved
+
+	// Backend is the backend holding the bundle, "keyring" or "file", as
+	// Load found it or Save wrote it. It is not stored.
+	Backend string `json:"-"`
 }
 
 // Token returns the bundle's tokens as an oauth2.Token, with the ID token,
@@ -126,19 +138,19 @@ type Key struct {
 }
 
 // Store keeps token bundles. Implementations are safe for concurrent use;
-// use [File.Lock] to serialise refreshes across processes.
+// Lock serialises refreshes across processes.
 type Store interface {
 	// Load returns the bundle stored for k, or an error wrapping ErrNotFound.
 	Load(ctx context.Context, k Key) (*Bundle, error)
 	// Save stores b for k, replacing any bundle stored for k. It sets b's
-	// Version, Profile and Fingerprint, its UpdatedAt to now, and its CreatedAt
-	// when zero.
+	// Version, Profile, Fingerprint and Backend, its UpdatedAt to now, and its
+	// CreatedAt when zero.
 	Save(ctx context.Context, k Key, b *Bundle) error
 	// Delete removes the bundle stored for k; there being none is not an
 	// error. A Key with an empty Fingerprint removes every bundle of the
 	// profile, as logout should.
 	Delete(ctx context.Context, k Key) error
-	// Backend names the kind of store, such as "file".
+	// Backend names where Save puts bundles: "keyring" or "file".
 	Backend() string
 	// Lock takes the profile's cross-process lock, waiting until ctx is
 	// done; refreshes happen under it. unlock may be called more than once.
@@ -148,8 +160,9 @@ type Store interface {
 // ErrNotFound means no tokens are stored for a profile: the user has to log in.
 var ErrNotFound = errors.New("store: not logged in")
 
-// CorruptError reports a stored bundle that cannot be read. The file is kept;
-// logging in again replaces it.
+// CorruptError reports a stored bundle that cannot be read: malformed,
+// tampered with, or without its key. The file is kept; logging in again
+// replaces it.
 type CorruptError struct {
 	Path    string // the file
 	Profile string
