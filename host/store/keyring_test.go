@@ -32,7 +32,7 @@ func newMemKeyring(t *testing.T) (*Keyring, *memSecrets) {
 func TestBackends(t *testing.T) {
 	for _, tc := range []struct {
 		name, backend, ext string
-		open              func(t *testing.T, dir string) (Store, error)
+		open               func(t *testing.T, dir string) (Store, error)
 	}{
 		{"file", "file", ".json", func(t *testing.T, dir string) (Store, error) { return NewFile(dir) }},
 		{"keyring", "keyring", ".enc", func(t *testing.T, dir string) (Store, error) {
