@@ -97,6 +97,7 @@ func (f *File) Delete(ctx context.Context, k Key) error {
 		if err := remove(path); err != nil {
 			return err
 		}
+		sweepTemps(path, 0)
 	}
 	return nil
 }
@@ -253,5 +254,21 @@ func writeAtomic(path string, write func(io.Writer) error) error {
 		os.Remove(tmp.Name())
 		return err
 	}
+	sweepTemps(path, staleTemp)
 	return syncDir(dir)
+}
+
+// staleTemp is the age after which writeAtomic takes a temporary file it
+// finds for the same path to be left by a writer that was killed.
+const staleTemp = time.Minute
+
+// sweepTemps removes the temporary files of writeAtomic(path) that were last
+// modified more than age ago: those of writers that were killed mid-write.
+func sweepTemps(path string, age time.Duration) {
+	temps, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".*"))
+	for _, tmp := range temps {
+		if fi, err := os.Lstat(tmp); err == nil && time.Since(fi.ModTime()) > age {
+			os.Remove(tmp)
+		}
+	}
 }

@@ -258,6 +258,7 @@ func (k *Keyring) Delete(ctx context.Context, key Key) error {
 		if err := remove(path); err != nil {
 			return err
 		}
+		sweepTemps(path, 0)
 	}
 	if err := k.files.Delete(ctx, key); err != nil {
 		return err
