@@ -45,19 +45,16 @@ func Open(ctx context.Context, opts ...Option) (*Host, error) {
 	if err != nil {
 		return nil, &ConfigError{Err: err}
 	}
-	st, err := openStore(cfg, o)
+	st, err := openStore(ctx, cfg, o)
 	if err != nil {
 		return nil, err
 	}
 	return &Host{opts: o, cfg: cfg, store: st, plugins: map[string]*plugin.Plugin{}}, nil
 }
 
-func openStore(cfg *config.Config, o options) (store.Store, error) {
-	switch cfg.Store.Backend {
-	case "", "auto", "file":
-	default:
-		return nil, &ConfigError{Err: fmt.Errorf("%s: [store] backend = %q is not available in this build; use \"file\"", cfg.Path, cfg.Store.Backend)}
-	}
+// openStore opens the [store] backend. "keyring" fails, as a configuration
+// error, when no keyring is reachable; "auto" finds out when it first saves.
+func openStore(ctx context.Context, cfg *config.Config, o options) (store.Store, error) {
 	dir := cfg.Store.Dir
 	if dir == "" {
 		dir = o.stateDir
@@ -65,7 +62,13 @@ func openStore(cfg *config.Config, o options) (store.Store, error) {
 	if dir == "" {
 		dir = defaultStateDir(o.app)
 	}
-	return store.NewFile(dir)
+	st, err := store.Open(ctx, store.Options{Backend: cfg.Store.Backend, Dir: dir, Service: o.app, Warn: o.warn})
+	if errors.Is(err, store.ErrNoKeyring) {
+		return nil, &ConfigError{Err: fmt.Errorf("%s: [store] backend = \"keyring\", but %w; "+
+			"start a Secret Service such as gnome-keyring in this D-Bus session (DBUS_SESSION_BUS_ADDRESS), "+
+			"or set backend = \"file\" (plain files) or \"auto\" (the keyring when there is one)", cfg.Path, err)}
+	}
+	return st, err
 }
 
 func defaultStateDir(app string) string {

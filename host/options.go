@@ -1,8 +1,10 @@
 package host
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"time"
 )
 
@@ -16,6 +18,7 @@ type options struct {
 	cacheDir   string
 	version    string
 	logger     *slog.Logger
+	warnings   io.Writer
 	expirySkew time.Duration
 }
 
@@ -24,6 +27,7 @@ func defaults() options {
 		app:        "idplug",
 		version:    "dev",
 		logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		warnings:   os.Stderr,
 		expirySkew: 10 * time.Second,
 	}
 }
@@ -54,6 +58,14 @@ func WithVersion(v string) Option { return func(o *options) { o.version = v } }
 // WithLogger sends the host's diagnostics, including plugin logs and redacted
 // HTTP traces at debug level, to l. The default discards them.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithWarnings sets where the host writes warnings meant for the user, such
+// as the one-time notice that tokens are stored in plain files because no
+// keyring is reachable (default os.Stderr; io.Discard silences them).
+func WithWarnings(w io.Writer) Option { return func(o *options) { o.warnings = w } }
+
+// warn writes a warning for the user.
+func (o *options) warn(msg string) { fmt.Fprintf(o.warnings, "%s: warning: %s\n", o.app, msg) }
 
 // WithExpirySkew sets how long before its expiry an access token counts as
 // expired and is refreshed (default 10 s), so that a token handed out is not

@@ -304,13 +304,24 @@ func (s *Session) Logout(ctx context.Context) (LogoutResult, error) {
 	if err != nil {
 		// An unreadable bundle cannot be revoked; delete it so that the user
 		// can log in again.
-		return LogoutResult{WasLoggedIn: true, RevokeErr: err}, s.h.store.Delete(ctx, store.Key{Profile: s.profile.Name})
+		return LogoutResult{WasLoggedIn: true, RevokeErr: err}, s.forget(ctx)
 	}
 	res := LogoutResult{WasLoggedIn: true}
 	res.Revoked, res.RevokeErr = s.revoke(ctx, b)
-	// Every stored version of the profile goes, including bundles issued
-	// before the profile was edited.
-	return res, s.h.store.Delete(ctx, store.Key{Profile: s.profile.Name})
+	return res, s.forget(ctx)
+}
+
+// forget deletes every stored version of the profile, including bundles
+// issued before the profile was edited, with their keys in the keyring. It
+// holds the profile's lock, so that no refresh writes a bundle back.
+func (s *Session) forget(ctx context.Context) error {
+	unlock, err := s.h.store.Lock(ctx, s.profile.Name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	// s.key first: its keyring key goes even when its file is already gone.
+	return errors.Join(s.h.store.Delete(ctx, s.key), s.h.store.Delete(ctx, store.Key{Profile: s.profile.Name}))
 }
 
 func (s *Session) revoke(ctx context.Context, b *store.Bundle) (bool, error) {
@@ -348,7 +359,7 @@ type Status struct {
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 	Expired   bool       `json:"expired"`
 	Refresh   bool       `json:"refreshable"`
-	Backend   string     `json:"backend"`
+	Backend   string     `json:"backend"` // "keyring" or "file": where the tokens are, or where a login puts them
 	Error     string     `json:"error,omitempty"`
 }
 
@@ -369,6 +380,7 @@ func (h *Host) Status(ctx context.Context) []Status {
 			st.Error = err.Error()
 		default:
 			st.LoggedIn = true
+			st.Backend = b.Backend
 			st.Refresh = b.RefreshToken != ""
 			if !b.Expiry.IsZero() {
 				t := b.Expiry.UTC()

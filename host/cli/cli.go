@@ -227,7 +227,7 @@ func (e silentError) Unwrap() error { return e.error }
 
 // open opens the host with the global flags applied.
 func (g *globals) open(ctx context.Context) (*host.Host, error) {
-	opts := []host.Option{host.WithApp(g.opts.App), host.WithVersion(g.opts.Version), host.WithConfigFile(g.configFile)}
+	opts := []host.Option{host.WithApp(g.opts.App), host.WithVersion(g.opts.Version), host.WithConfigFile(g.configFile), host.WithWarnings(g.io.ErrOut)}
 	if g.debug {
 		opts = append(opts, host.WithLogger(slog.New(slog.NewTextHandler(g.io.ErrOut, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	}

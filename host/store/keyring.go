@@ -52,7 +52,7 @@ func newKeyring(ctx context.Context, dir, service string, kr secrets) (*Keyring,
 		return nil, err
 	}
 	if err := kr.probe(ctx); err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+		return nil, err
 	}
 	return &Keyring{files: files, service: service, kr: kr}, nil
 }
