@@ -57,3 +57,15 @@ func (c Claims) Strings(name string) []string {
 	}
 	return nil
 }
+
+// Object returns the claim name as a nested claims object, such as
+// Keycloak's realm_access, or nil when absent or not an object.
+func (c Claims) Object(name string) Claims {
+	switch v := c[name].(type) {
+	case map[string]any:
+		return v
+	case Claims:
+		return v
+	}
+	return nil
+}

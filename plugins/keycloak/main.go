@@ -1,0 +1,111 @@
+// Command keycloak is the Keycloak provider plugin: a realm's endpoints under
+// {url}/realms/{realm}/protocol/openid-connect/, offline refresh tokens, and
+// groups from the groups claim and the realm roles.
+//
+// Build it as a WebAssembly module:
+//
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o keycloak.wasm ./plugins/keycloak
+package main
+
+import (
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/idplug/idplug/sdk"
+)
+
+func init() { sdk.Register(Provider{}) }
+
+func main() {}
+
+// Provider is the Keycloak provider. Keycloak answers every OAuth error with
+// HTTP 400 and the RFC 8628 error names, so it needs no wire hooks.
+type Provider struct{}
+
+// Describe implements sdk.Provider.
+func (Provider) Describe() sdk.PluginInfo {
+	return sdk.PluginInfo{
+		Name:    "keycloak",
+		Version: "1.0.0",
+		Summary: "Keycloak: a realm's OpenID Connect endpoints, offline refresh tokens, groups and realm roles",
+		Settings: []sdk.SettingSpec{
+			{
+				Name: "url", Type: sdk.SettingURL, Required: true,
+				Help: "the Keycloak server's base URL, such as https://keycloak.example.com (with /auth for Keycloak 16 and older)",
+			},
+			{
+				Name: "realm", Type: sdk.SettingString, Required: true,
+				Help: "the realm the client belongs to",
+			},
+		},
+	}
+}
+
+// realmsPath finds a URL that already names a realm.
+var realmsPath = regexp.MustCompile(`/realms/([^/]+)`)
+
+// Configure implements sdk.Provider.
+func (Provider) Configure(settings map[string]string, client sdk.Client) (sdk.ProviderSpec, []sdk.ConfigError) {
+	var errs []sdk.ConfigError
+	base, cerr := sdk.CheckURL("url", settings["url"])
+	switch {
+	case settings["url"] == "":
+		errs = append(errs, sdk.ConfigError{Setting: "url", Message: `is required: set url = "https://keycloak.example.com", the server's base URL`})
+	case cerr != nil:
+		errs = append(errs, *cerr)
+	case realmsPath.MatchString(base):
+		m := realmsPath.FindStringSubmatch(base)
+		errs = append(errs, sdk.ConfigError{Setting: "url", Message: "must be the server's base URL, without /realms/…; write " +
+			`url = "` + base[:strings.Index(base, m[0])] + `" and realm = "` + m[1] + `"`})
+	}
+	realm := strings.TrimSpace(settings["realm"])
+	switch {
+	case realm == "":
+		errs = append(errs, sdk.ConfigError{Setting: "realm", Message: `is required: set realm = "my-realm", the realm the client belongs to`})
+	case strings.Contains(realm, "/"):
+		errs = append(errs, sdk.ConfigError{Setting: "realm", Message: "must be a realm name, not a path: drop the /"})
+	}
+	if len(errs) > 0 {
+		return sdk.ProviderSpec{}, errs
+	}
+	issuer := base + "/realms/" + url.PathEscape(realm)
+	oidc := issuer + "/protocol/openid-connect"
+	style := sdk.AuthNone
+	if client.ClientSecret != "" {
+		style = sdk.AuthBasic
+	}
+	return sdk.ProviderSpec{
+		Issuer: issuer,
+		Endpoints: sdk.Endpoints{
+			DeviceAuthorization: oidc + "/auth/device",
+			Token:               oidc + "/token",
+			Userinfo:            oidc + "/userinfo",
+			Revocation:          oidc + "/revoke",
+			JWKS:                oidc + "/certs",
+			EndSession:          oidc + "/logout",
+		},
+		AuthStyle: style,
+		// offline_access makes the refresh token an offline token, which
+		// outlives the SSO session: what a command-line tool needs.
+		DefaultScopes: []string{"openid", "profile", "email", "offline_access"},
+	}, nil
+}
+
+// Identity implements sdk.Identifier: the standard claims, and as groups
+// the groups claim (the Group Membership mapper: group paths such as
+// "/admins") followed by the realm roles of realm_access.roles (the realm
+// roles mapper; add it to the ID token or userinfo to see them).
+func (Provider) Identity(idTokenClaims, userinfo sdk.Claims) (sdk.Identity, error) {
+	id := sdk.StandardIdentity(idTokenClaims, userinfo)
+	c := sdk.Merge(idTokenClaims, userinfo)
+	groups := slices.Concat(c.Strings("groups"), c.Object("realm_access").Strings("roles"))
+	id.Groups = []string{}
+	for _, g := range groups {
+		if !slices.Contains(id.Groups, g) {
+			id.Groups = append(id.Groups, g)
+		}
+	}
+	return id, nil
+}
