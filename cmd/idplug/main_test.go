@@ -83,6 +83,7 @@ type env struct {
 	idp    *demoidp.Server
 	dir    string
 	config string
+	extra  []string // more environment variables for the binary
 }
 
 func newEnv(t *testing.T, opts demoidp.Options) *env {
@@ -135,6 +136,7 @@ func (e *env) command(ctx context.Context, args ...string) *exec.Cmd {
 		"XDG_STATE_HOME=" + filepath.Join(e.dir, "state"),
 		"PATH=" + os.Getenv("PATH"),
 	}
+	cmd.Env = append(cmd.Env, e.extra...)
 	return cmd
 }
 
