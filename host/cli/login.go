@@ -185,8 +185,6 @@ func loginHint(g *globals, err error) error {
 	switch ExitCode(err) {
 	case ExitAccessDenied:
 		return hintError{err, fmt.Sprintf("The sign-in was refused. Run `%s login` again to retry, or ask your administrator for access.", g.opts.App)}
-	case ExitExpired:
-		return hintError{err, fmt.Sprintf("The code expired before it was approved. Run `%s login` again for a new code.", g.opts.App)}
 	}
 	return err
 }
