@@ -1,0 +1,407 @@
+// Package subprocess carries provider plugins that run as separate
+// processes: it implements plugin.Caller over hashicorp/go-plugin and the
+// gRPC service of wit/idplug.proto, which carries the same JSON documents as
+// the WebAssembly transport. A plugin written with sdk/ becomes one with a
+// plain `go build` (sdk.Main serves it).
+//
+// # Design
+//
+// Copy reads a plugin's executable once into a private, immutable
+// Executable, whose digest the host checks against the configuration's pin;
+// every start runs exactly those bytes. Start runs it with go-plugin: gRPC
+// only, with automatic mutual TLS, no environment of the host's, no stdin,
+// and stderr, stdout and sdk.Logf records sent to the host's logger with
+// the attribute plugin=<name>. On Linux the kernel kills the process when
+// the host dies; elsewhere sdk.Main exits when its parent is gone.
+//
+// One process serves all of a plugin's calls, concurrently: a provider is
+// stateless and its methods may run in parallel. Each call has a deadline
+// (Options.CallTimeout). A process that crashes, misses the deadline or
+// breaks the protocol is killed, and the next call starts a new one. An
+// error envelope is not a crash: the SDK recovered the plugin's panic and
+// the process is kept.
+package subprocess
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	goplugin "github.com/hashicorp/go-plugin"
+	"github.com/hashicorp/go-plugin/runner"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/status"
+
+	"github.com/idplug/idplug/internal/plugin"
+	"github.com/idplug/idplug/internal/subprocess/pb"
+	"github.com/idplug/idplug/sdk"
+)
+
+// Defaults of Options.
+const (
+	// DefaultCallTimeout bounds one call, as for WebAssembly plugins.
+	DefaultCallTimeout = 2 * time.Second
+	// DefaultStartTimeout bounds starting a process, up to the end of the
+	// go-plugin handshake. A plugin starts in milliseconds; this only stops
+	// one that never says hello.
+	DefaultStartTimeout = 10 * time.Second
+	// maxMessage bounds a result envelope: the contract's documents are
+	// small, and a plugin must not make the host allocate without bound.
+	maxMessage = 4 << 20
+)
+
+// ErrClosed is wrapped by the error of a call on a closed Plugin.
+var ErrClosed = errors.New("the plugin was closed")
+
+// Options configure Start. The zero value is ready to use.
+type Options struct {
+	// CallTimeout bounds one call. Zero means DefaultCallTimeout.
+	CallTimeout time.Duration
+	// StartTimeout bounds starting a process, when a call needs one, on top
+	// of CallTimeout. Zero means DefaultStartTimeout.
+	StartTimeout time.Duration
+	// Logger receives the plugin's log records, stdout and stderr, and
+	// go-plugin's diagnostics at debug level. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Plugin is a subprocess plugin: a plugin.Caller over its process. It is
+// safe for concurrent use.
+type Plugin struct {
+	name string
+	exe  *Executable
+	opts Options
+	log  *slog.Logger
+
+	startMu sync.Mutex // one start at a time
+
+	mu       sync.Mutex
+	cur      *process // the running process, or nil
+	starting *proc    // the process being started, or nil
+	closed   bool
+}
+
+// process is a started plugin process and its gRPC client.
+type process struct {
+	client *goplugin.Client
+	proc   *proc
+	stderr *tail
+	rpc    pb.ProviderClient
+}
+
+// Start starts the plugin the configuration calls name from exe and
+// returns it ready to call. The Plugin owns exe from then on, also when
+// Start fails. Errors are *plugin.Error values naming the plugin.
+func Start(ctx context.Context, name string, exe *Executable, opts Options) (*Plugin, error) {
+	if opts.CallTimeout <= 0 {
+		opts.CallTimeout = DefaultCallTimeout
+	}
+	if opts.StartTimeout <= 0 {
+		opts.StartTimeout = DefaultStartTimeout
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	p := &Plugin{name: name, exe: exe, opts: opts, log: opts.Logger.With("plugin", name)}
+	if _, err := p.process(ctx); err != nil {
+		p.Close(ctx)
+		return nil, &plugin.Error{Plugin: name, Err: err}
+	}
+	return p, nil
+}
+
+// PID returns the process ID of the running plugin process, or 0 when none
+// runs. Tests use it to check that no process outlives its host.
+func (p *Plugin) PID() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cur == nil {
+		return 0
+	}
+	return p.cur.proc.cmd.Process.Pid
+}
+
+// methods map the contract's functions to the service's methods.
+var methods = map[sdk.Function]func(pb.ProviderClient, context.Context, *pb.Document, ...grpc.CallOption) (*pb.Envelope, error){
+	sdk.FuncDescribe:  pb.ProviderClient.Describe,
+	sdk.FuncConfigure: pb.ProviderClient.Configure,
+	sdk.FuncPrepare:   pb.ProviderClient.Prepare,
+	sdk.FuncInterpret: pb.ProviderClient.Interpret,
+	sdk.FuncIdentity:  pb.ProviderClient.Identity,
+}
+
+// Call runs the contract function fn over the JSON document input and
+// returns the OK value of the plugin's result envelope. It starts a process
+// first when none runs. The call has Options.CallTimeout to complete, and
+// ends early when ctx is done.
+//
+// Every error is a *plugin.Error naming the plugin and fn. After a crash,
+// the deadline, cancellation or a malformed envelope the process is killed;
+// the next call starts another.
+func (p *Plugin) Call(ctx context.Context, fn sdk.Function, input []byte) ([]byte, error) {
+	method, ok := methods[fn]
+	if !ok {
+		return nil, p.error(fn, errors.New("not a function of the contract"))
+	}
+	pr, err := p.process(ctx)
+	if err != nil {
+		return nil, p.error(fn, err)
+	}
+	cctx, cancel := context.WithTimeoutCause(ctx, p.opts.CallTimeout, errDeadline)
+	defer cancel()
+	out, err := method(pr.rpc, cctx, &pb.Document{Json: input})
+	if err != nil {
+		err = p.failure(cctx, err, pr)
+		p.discard(pr)
+		return nil, p.error(fn, err)
+	}
+	var res sdk.Result
+	if err := json.Unmarshal(out.GetJson(), &res); err != nil {
+		p.discard(pr)
+		return nil, p.error(fn, fmt.Errorf("returned a malformed result envelope: %w; the plugin was stopped", err))
+	}
+	if res.OK == nil && res.Error == "" {
+		p.discard(pr)
+		return nil, p.error(fn, errors.New(`returned an envelope with neither "ok" nor "error"; the plugin was stopped`))
+	}
+	if res.Error != "" {
+		// The user gets the first line; details such as a stack trace are
+		// for whoever debugs the plugin.
+		msg, detail, _ := strings.Cut(res.Error, "\n")
+		if detail != "" {
+			p.log.Debug("subprocess: the plugin failed", "func", fn, "err", res.Error)
+		}
+		return nil, p.error(fn, errors.New(msg))
+	}
+	return res.OK, nil
+}
+
+// Close kills the plugin's process and releases its executable. Calls in
+// progress fail; later ones fail with ErrClosed.
+func (p *Plugin) Close(context.Context) error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	cur, starting := p.cur, p.starting
+	p.cur = nil
+	p.mu.Unlock()
+	if starting != nil {
+		starting.kill()
+	}
+	p.startMu.Lock() // a start in progress ends, and sees p closed
+	p.startMu.Unlock()
+	if cur != nil {
+		cur.stop()
+	}
+	return p.exe.Close()
+}
+
+func (p *Plugin) error(fn sdk.Function, err error) error {
+	return &plugin.Error{Plugin: p.name, Func: fn, Err: err}
+}
+
+// process returns the running process, starting one when none runs.
+func (p *Plugin) process(ctx context.Context) (*process, error) {
+	current := func() (*process, error) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.closed {
+			return nil, ErrClosed
+		}
+		return p.cur, nil
+	}
+	if pr, err := current(); pr != nil || err != nil {
+		return pr, err
+	}
+	p.startMu.Lock()
+	defer p.startMu.Unlock()
+	if pr, err := current(); pr != nil || err != nil {
+		return pr, err
+	}
+	pr, err := p.start(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		pr.stop()
+		return nil, ErrClosed
+	}
+	p.cur = pr
+	return pr, nil
+}
+
+// start starts a process and completes the go-plugin handshake.
+func (p *Plugin) start(ctx context.Context) (*process, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	pr := &process{stderr: &tail{}}
+	pr.client = goplugin.NewClient(&goplugin.ClientConfig{
+		HandshakeConfig:  pb.Handshake(sdk.ContractVersion),
+		Plugins:          goplugin.PluginSet{pb.Name: &pb.Plugin{}},
+		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
+		AutoMTLS:         true,
+		SkipHostEnv:      true,
+		StartTimeout:     p.opts.StartTimeout,
+		Logger:           newLogger(p.log, p.name, pr.stderr),
+		SyncStdout:       lines(p.log, "stdout", slog.LevelInfo, nil),
+		SyncStderr:       lines(p.log, "stderr", slog.LevelWarn, pr.stderr),
+		GRPCDialOptions:  []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessage))},
+		RunnerFunc: func(_ hclog.Logger, cmd *exec.Cmd, socketDir string) (runner.Runner, error) {
+			r, err := newProc(p.name, p.exe, cmd, socketDir)
+			if err != nil {
+				return nil, err
+			}
+			p.mu.Lock()
+			pr.proc, p.starting = r, r
+			p.mu.Unlock()
+			return r, ctx.Err()
+		},
+	})
+	stop := context.AfterFunc(ctx, func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.starting != nil {
+			p.starting.kill()
+		}
+	})
+	c, err := pr.client.Client()
+	stop()
+	p.mu.Lock()
+	p.starting = nil
+	p.mu.Unlock()
+	var raw any
+	if err == nil {
+		raw, err = c.Dispense(pb.Name)
+	}
+	if err != nil {
+		pr.stop()
+		return nil, p.startFailure(ctx, err, pr)
+	}
+	pr.rpc = raw.(pb.ProviderClient)
+	p.log.Debug("subprocess: started the plugin", "pid", pr.proc.ID())
+	return pr, nil
+}
+
+// stop kills the process and waits until it is gone and go-plugin has
+// cleaned up after it.
+func (pr *process) stop() {
+	if pr.proc != nil {
+		pr.proc.kill()
+	}
+	pr.client.Kill()
+}
+
+// discard stops pr, the process a call failed on, unless a call before
+// already replaced it.
+func (p *Plugin) discard(pr *process) {
+	p.mu.Lock()
+	if p.cur == pr {
+		p.cur = nil
+	}
+	p.mu.Unlock()
+	pr.stop()
+}
+
+// errDeadline is the cause of a call's context when its deadline passes.
+var errDeadline = errors.New("call deadline exceeded")
+
+// failure words why a call on pr failed with err, waiting a moment to learn
+// how the process ended if it did.
+func (p *Plugin) failure(ctx context.Context, err error, pr *process) error {
+	p.log.Debug("subprocess: stopping the plugin after a failed call", "err", err)
+	switch {
+	case context.Cause(ctx) == errDeadline:
+		return fmt.Errorf("exceeded the %v call deadline; the plugin was stopped: %w", p.opts.CallTimeout, context.DeadlineExceeded)
+	case ctx.Err() != nil:
+		return fmt.Errorf("the call was abandoned (%w); the plugin was stopped", ctx.Err())
+	}
+	how := ended(pr)
+	if how == "" {
+		how = "stopped answering (" + status.Convert(err).Message() + ")"
+	}
+	return fmt.Errorf("the plugin process %s during the call%s; the next call starts it again, and if this repeats, report it to the plugin's author", how, quote(pr.stderr))
+}
+
+// ended says how pr's process ended, or "" if it still runs a moment later.
+func ended(pr *process) string {
+	select {
+	case <-pr.proc.done:
+	case <-time.After(500 * time.Millisecond):
+		return ""
+	}
+	var exit *exec.ExitError
+	if errors.As(pr.proc.err, &exit) {
+		if exit.Exited() {
+			return fmt.Sprintf("exited with code %d", exit.ExitCode())
+		}
+		return "crashed (" + exit.String() + ")"
+	}
+	if pr.proc.err == nil {
+		return "exited with code 0"
+	}
+	return "ended (" + pr.proc.err.Error() + ")"
+}
+
+func quote(t *tail) string {
+	if s := t.String(); s != "" {
+		return ": " + strconv.Quote(s)
+	}
+	return ""
+}
+
+// startFailure words why starting pr failed with err, which go-plugin
+// returned, from what the process printed and how it ended.
+func (p *Plugin) startFailure(ctx context.Context, err error, pr *process) error {
+	p.log.Debug("subprocess: the plugin did not start", "err", err)
+	if ctx.Err() != nil {
+		return fmt.Errorf("starting the plugin was abandoned (%w)", ctx.Err())
+	}
+	if pr.proc == nil || pr.proc.cmd.Process == nil {
+		return fmt.Errorf("cannot run %s: %w; is it an executable for this system?", p.exe.source, err)
+	}
+	line := pr.proc.stdout.String()
+	fields := strings.Split(line, "|")
+	switch {
+	case line != "" && (len(fields) < 4 || !isNumber(fields[0]) || !isNumber(fields[1])):
+		return fmt.Errorf("printed %q where the go-plugin handshake belongs, as the first line of its standard output: "+
+			"it is not an idplug subprocess plugin, or it writes to stdout before serving; "+
+			"a Go plugin's main must call sdk.Main (see wit/README.md, \"Subprocess plugins\")", truncate(line))
+	case line != "" && fields[1] != strconv.Itoa(sdk.ContractVersion):
+		return fmt.Errorf("%w %s: this idplug speaks contract version %d; install a build of the plugin for contract %d",
+			plugin.ErrContractVersion, fields[1], sdk.ContractVersion, sdk.ContractVersion)
+	case line != "" && (len(fields) < 5 || fields[4] != string(goplugin.ProtocolGRPC)):
+		return fmt.Errorf("offers go-plugin's net/rpc protocol; idplug plugins serve gRPC (wit/idplug.proto): rebuild it with sdk.Main")
+	case line == "" && strings.Contains(err.Error(), "timeout"):
+		return fmt.Errorf("did not complete the go-plugin handshake within %v; the plugin was stopped — is it an idplug plugin whose main calls sdk.Main?", p.opts.StartTimeout)
+	case line == "":
+		return fmt.Errorf("%s before the go-plugin handshake%s; is it an idplug plugin whose main calls sdk.Main?", cmp.Or(ended(pr), "stopped"), quote(pr.stderr))
+	}
+	return fmt.Errorf("connecting to the plugin: %w", err)
+}
+
+func isNumber(s string) bool {
+	_, err := strconv.Atoi(s)
+	return err == nil
+}
+
+func truncate(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "…"
+	}
+	return s
+}

@@ -1,0 +1,439 @@
+package subprocess_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/idplug/idplug/internal/plugin"
+	"github.com/idplug/idplug/internal/subprocess"
+	"github.com/idplug/idplug/sdk"
+)
+
+// start starts the executable at path as plugin name.
+func start(t *testing.T, name, path string, opts subprocess.Options) (*subprocess.Plugin, error) {
+	t.Helper()
+	exe, err := subprocess.Copy(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	p, err := subprocess.Start(t.Context(), name, exe, opts)
+	if err == nil {
+		t.Cleanup(func() {
+			pid := p.PID()
+			p.Close(context.Background())
+			if pid != 0 {
+				gone(t, pid)
+			}
+		})
+	}
+	return p, err
+}
+
+func configure(t *testing.T, p *subprocess.Plugin, mode string) (sdk.ConfigureOutput, error) {
+	t.Helper()
+	in, _ := json.Marshal(sdk.ConfigureInput{Settings: map[string]string{"mode": mode}, Client: sdk.Client{ClientID: "cli", Scopes: []string{}}})
+	var out sdk.ConfigureOutput
+	b, err := p.Call(t.Context(), sdk.FuncConfigure, in)
+	if err == nil {
+		err = json.Unmarshal(b, &out)
+	}
+	return out, err
+}
+
+func wantError(t *testing.T, err error, fn sdk.Function, parts ...string) {
+	t.Helper()
+	var pe *plugin.Error
+	if !errors.As(err, &pe) || pe.Plugin != "acme" || pe.Func != fn {
+		t.Fatalf("error %v (%T): want a *plugin.Error naming plugin acme and function %q", err, err, fn)
+	}
+	for _, s := range parts {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error %q lacks %q", err, s)
+		}
+	}
+}
+
+func TestCallAndDescribe(t *testing.T) {
+	p, err := start(t, "acme", misbehave["misbehave"], subprocess.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, err := plugin.New(t.Context(), "acme", "test", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info := pl.Info(); info.Name != "misbehave" || info.ContractVersion != sdk.ContractVersion {
+		t.Errorf("describe = %+v", info)
+	}
+	spec, errs, err := pl.Configure(t.Context(), map[string]string{}, sdk.Client{ClientID: "cli"})
+	if err != nil || len(errs) != 0 || spec.Issuer != "https://misbehave.example.com" {
+		t.Fatalf("configure = %+v, %v, %v", spec, errs, err)
+	}
+	// Concurrent calls share the process.
+	pid := p.PID()
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			if _, err := pl.Identity(t.Context(), sdk.Claims{"sub": "u"}, nil); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if p.PID() != pid {
+		t.Errorf("the process changed from %d to %d without a failure", pid, p.PID())
+	}
+	if _, err := p.Call(t.Context(), "frobnicate", []byte("{}")); err == nil || !strings.Contains(err.Error(), "not a function of the contract") {
+		t.Errorf("unknown function: %v", err)
+	}
+}
+
+func TestCrashRestarts(t *testing.T) {
+	p, err := start(t, "acme", misbehave["misbehave"], subprocess.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := p.PID()
+	_, err = configure(t, p, "crash")
+	wantError(t, err, sdk.FuncConfigure, `the plugin process exited with code 2 during the call: "panic: misbehave: crashing as asked"`, "starts it again")
+	gone(t, first)
+	if out, err := configure(t, p, ""); err != nil || out.OK == nil {
+		t.Fatalf("the call after a crash: %+v, %v", out, err)
+	}
+	second := p.PID()
+	if second == first || second == 0 {
+		t.Errorf("no new process after the crash (pid %d, was %d)", second, first)
+	}
+	_, err = configure(t, p, "exit")
+	wantError(t, err, sdk.FuncConfigure, "the plugin process exited with code 7 during the call")
+	gone(t, second)
+}
+
+func TestDeadlineKills(t *testing.T) {
+	p, err := start(t, "acme", misbehave["misbehave"], subprocess.Options{CallTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := p.PID()
+	begin := time.Now()
+	_, err = configure(t, p, "hang")
+	wantError(t, err, sdk.FuncConfigure, "exceeded the 300ms call deadline; the plugin was stopped")
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("%v does not wrap context.DeadlineExceeded", err)
+	}
+	if took := time.Since(begin); took > 2*time.Second {
+		t.Errorf("the call took %v", took)
+	}
+	gone(t, first)
+	if _, err := configure(t, p, ""); err != nil {
+		t.Fatalf("the call after a hang: %v", err)
+	}
+}
+
+func TestCancelKills(t *testing.T) {
+	p, err := start(t, "acme", misbehave["misbehave"], subprocess.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := p.PID()
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	in, _ := json.Marshal(sdk.ConfigureInput{Settings: map[string]string{"mode": "hang"}})
+	_, err = p.Call(ctx, sdk.FuncConfigure, in)
+	wantError(t, err, sdk.FuncConfigure, "the call was abandoned")
+	gone(t, first)
+}
+
+func TestPanicIsAnErrorEnvelope(t *testing.T) {
+	p, err := start(t, "acme", misbehave["misbehave"], subprocess.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := p.PID()
+	_, err = configure(t, p, "panic")
+	wantError(t, err, sdk.FuncConfigure, "panic in configure: misbehave: panicking as asked")
+	if strings.Contains(err.Error(), "\n") {
+		t.Errorf("the error carries the stack trace: %q", err)
+	}
+	if p.PID() != pid {
+		t.Error("a recovered panic replaced the process")
+	}
+}
+
+func TestStartFailures(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		want []string
+		is   error
+	}{
+		{"garbage", []string{`printed "Welcome to Misbehave 1.0!" where the go-plugin handshake belongs`, "sdk.Main"}, nil},
+		{"exits", []string{"exited with code 3 before the go-plugin handshake", "misbehave: cannot start: no configuration"}, nil},
+		{"silent", []string{"did not complete the go-plugin handshake within 500ms"}, nil},
+		{"badversion", []string{"unsupported contract version 2: this idplug speaks contract version 1; install a build of the plugin for contract 1"}, plugin.ErrContractVersion},
+		{"unregistered", []string{"exited with code 1", "no provider registered: call sdk.Register"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := children()
+			_, err := start(t, "acme", misbehave[tc.name], subprocess.Options{StartTimeout: 500 * time.Millisecond})
+			var pe *plugin.Error
+			if !errors.As(err, &pe) || pe.Plugin != "acme" {
+				t.Fatalf("error %v: want a *plugin.Error naming acme", err)
+			}
+			for _, s := range tc.want {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("error %q lacks %q", err, s)
+				}
+			}
+			if tc.is != nil && !errors.Is(err, tc.is) {
+				t.Errorf("error %v does not wrap %v", err, tc.is)
+			}
+			if after := children(); len(after) > len(before) {
+				t.Errorf("processes %v remain after the failed start", after)
+			}
+		})
+	}
+	if _, err := subprocess.Copy(filepath.Join(bin, "nonexistent")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Copy of a missing file: %v", err)
+	}
+}
+
+func TestNotAnExecutable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "text")
+	if err := os.WriteFile(path, []byte("just text\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err := start(t, "acme", path, subprocess.Options{})
+	if err == nil || !strings.Contains(err.Error(), `plugin "acme": cannot run `+path) {
+		t.Fatalf("error %v: want one saying the file cannot run", err)
+	}
+}
+
+func TestNoHostEnvironmentNoStdin(t *testing.T) {
+	t.Setenv("IDPLUG_TEST_SECRET", "do-not-leak")
+	p, err := start(t, "acme", misbehave["misbehave"], subprocess.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := configure(t, p, "env")
+	if err != nil || len(out.Err) != 1 {
+		t.Fatalf("configure env: %+v, %v", out, err)
+	}
+	var seen struct {
+		Env            []string `json:"env"`
+		StdinIsDevNull bool     `json:"stdin_is_devnull"`
+	}
+	if err := json.Unmarshal([]byte(out.Err[0].Message), &seen); err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range seen.Env {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, "PLUGIN_") && name != "IDPLUG_PLUGIN" {
+			t.Errorf("the plugin sees %s from the host's environment", name)
+		}
+	}
+	if !strings.Contains(strings.Join(seen.Env, "\n"), "PLUGIN_CLIENT_CERT=") {
+		t.Error("no PLUGIN_CLIENT_CERT: AutoMTLS is off")
+	}
+	if !seen.StdinIsDevNull {
+		t.Error("the plugin's stdin is not " + os.DevNull)
+	}
+}
+
+// recorder keeps the records of a slog logger.
+type recorder struct {
+	mu      sync.Mutex
+	records []string
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.records = append(r.records, string(b))
+	return len(b), nil
+}
+
+func (r *recorder) has(parts ...string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+next:
+	for _, rec := range r.records {
+		for _, p := range parts {
+			if !strings.Contains(rec, p) {
+				continue next
+			}
+		}
+		return true
+	}
+	return false
+}
+
+func TestLogsReachTheHostLogger(t *testing.T) {
+	rec := &recorder{}
+	log := slog.New(slog.NewTextHandler(rec, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	p, err := start(t, "acme", misbehave["misbehave"], subprocess.Options{Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := configure(t, p, "log"); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range [][]string{
+		{"level=WARN", `msg="a warning from the plugin"`, "plugin=acme"},
+		{`msg="a line on stderr"`, "plugin=acme"},
+		{`msg="a line on stdout"`, "plugin=acme"},
+	} {
+		deadline := time.Now().Add(2 * time.Second)
+		for !rec.has(want...) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if !rec.has(want...) {
+			t.Errorf("no log record with %q in:\n%s", want, strings.Join(rec.records, ""))
+		}
+	}
+}
+
+// TestExecutesTheBytesItHashed replaces the plugin file after Copy: the
+// process runs the bytes that were hashed, never the new ones.
+func TestExecutesTheBytesItHashed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "plugin")
+	good, err := os.ReadFile(misbehave["misbehave"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, good, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	exe, err := subprocess.Copy(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum := sha256.Sum256(good); exe.SHA256() != hex.EncodeToString(sum[:]) {
+		t.Errorf("SHA256() = %s, want %x", exe.SHA256(), sum)
+	}
+	// In place, then by rename: neither reaches the copy.
+	if err := os.WriteFile(path, []byte("#!/bin/sh\necho pwned\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(t.TempDir(), "other")
+	os.WriteFile(other, []byte("#!/bin/sh\necho pwned\n"), 0o755)
+	if err := os.Rename(other, path); err != nil {
+		t.Fatal(err)
+	}
+	p, err := subprocess.Start(t.Context(), "acme", exe, subprocess.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(context.Background())
+	if _, err := configure(t, p, ""); err != nil {
+		t.Fatal(err)
+	}
+	if runtime.GOOS == "linux" {
+		target, _ := os.Readlink("/proc/" + strconv.Itoa(p.PID()) + "/exe")
+		if !strings.Contains(target, "memfd:") {
+			t.Errorf("the plugin runs %s, not a sealed memfd", target)
+		}
+	}
+}
+
+func TestClose(t *testing.T) {
+	p, err := start(t, "acme", misbehave["misbehave"], subprocess.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := p.PID()
+	if err := p.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	gone(t, pid)
+	_, err = configure(t, p, "")
+	wantError(t, err, sdk.FuncConfigure)
+	if !errors.Is(err, subprocess.ErrClosed) {
+		t.Errorf("a call after Close: %v", err)
+	}
+	if err := p.Close(t.Context()); err != nil {
+		t.Errorf("a second Close: %v", err)
+	}
+}
+
+// The helper modes of this test binary, re-executed by TestHostDeath.
+const helperEnv = "IDPLUG_SUBPROCESS_TEST_HELPER"
+
+// TestHostDeath starts a host process (this test binary again) that starts
+// a plugin and then dies: with a panic that KillAll, deferred, cleans up
+// after, or killed outright, when the kernel must do it.
+func TestHostDeath(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("needs /proc")
+	}
+	for _, mode := range []string{"panic", "sigkill"} {
+		t.Run(mode, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run=^TestHelper$")
+			cmd.Env = append(os.Environ(), helperEnv+"="+mode, "IDPLUG_TEST_PLUGIN="+misbehave["misbehave"])
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			line, err := bufio.NewReader(stdout).ReadString('\n')
+			pid, perr := strconv.Atoi(strings.TrimSpace(line))
+			if err != nil || perr != nil {
+				cmd.Process.Kill()
+				cmd.Wait()
+				t.Fatalf("the helper printed %q (%v): %s", line, err, stderr.String())
+			}
+			if mode == "sigkill" {
+				cmd.Process.Kill()
+			}
+			err = cmd.Wait()
+			if mode == "panic" && !strings.Contains(stderr.String(), "panic: the host panics") {
+				t.Errorf("the helper did not panic (%v): %s", err, stderr.String())
+			}
+			gone(t, pid)
+		})
+	}
+}
+
+// TestHelper is the host process of TestHostDeath; it does nothing in a
+// normal run.
+func TestHelper(t *testing.T) {
+	mode := os.Getenv(helperEnv)
+	if mode == "" {
+		t.Skip("run by TestHostDeath")
+	}
+	exe, err := subprocess.Copy(os.Getenv("IDPLUG_TEST_PLUGIN"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := subprocess.Start(context.Background(), "acme", exe, subprocess.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Stdout.WriteString(strconv.Itoa(p.PID()) + "\n")
+	if mode == "panic" {
+		defer subprocess.KillAll()
+		panic("the host panics")
+	}
+	time.Sleep(time.Minute) // until the parent kills this process
+}

@@ -1,0 +1,81 @@
+// Command misbehave is a subprocess plugin for the tests of
+// internal/subprocess. What it does depends on the name it runs under, since
+// a plugin gets no environment and no arguments:
+//
+//   - garbage: prints a line that is not a handshake, then waits forever;
+//   - exits: complains on stderr and exits with code 3 before the handshake;
+//   - silent: never says anything;
+//   - badversion: serves contract version 2;
+//   - unregistered: calls sdk.Main without a registered provider;
+//   - anything else: serves a provider whose configure misbehaves as its
+//     "mode" setting says (crash, exit, hang, panic, log, env).
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	goplugin "github.com/hashicorp/go-plugin"
+
+	"github.com/idplug/idplug/internal/subprocess/pb"
+	"github.com/idplug/idplug/sdk"
+)
+
+func main() {
+	switch name := filepath.Base(os.Args[0]); {
+	case strings.HasPrefix(name, "garbage"):
+		fmt.Println("Welcome to Misbehave 1.0!")
+		select {}
+	case strings.HasPrefix(name, "exits"):
+		fmt.Fprintln(os.Stderr, "misbehave: cannot start: no configuration")
+		os.Exit(3)
+	case strings.HasPrefix(name, "silent"):
+		select {}
+	case strings.HasPrefix(name, "badversion"):
+		goplugin.Serve(&goplugin.ServeConfig{
+			HandshakeConfig: pb.Handshake(sdk.ContractVersion + 1),
+			Plugins:         goplugin.PluginSet{pb.Name: &pb.Plugin{Handle: func(string, []byte) []byte { return nil }}},
+			GRPCServer:      goplugin.DefaultGRPCServer,
+		})
+	case strings.HasPrefix(name, "unregistered"):
+		sdk.Main()
+	default:
+		sdk.Register(provider{})
+		sdk.Main()
+	}
+}
+
+type provider struct{}
+
+func (provider) Describe() sdk.PluginInfo {
+	return sdk.PluginInfo{Name: "misbehave", Version: "1.0.0", Summary: "Misbehaves on request",
+		Settings: []sdk.SettingSpec{{Name: "mode", Type: sdk.SettingString, Help: "crash, exit, hang, panic, log or env"}}}
+}
+
+func (provider) Configure(settings map[string]string, _ sdk.Client) (sdk.ProviderSpec, []sdk.ConfigError) {
+	switch settings["mode"] {
+	case "crash": // a panic outside the SDK's recover
+		go panic("misbehave: crashing as asked")
+		select {}
+	case "exit":
+		os.Exit(7)
+	case "hang":
+		time.Sleep(time.Hour)
+	case "panic":
+		panic("misbehave: panicking as asked")
+	case "log":
+		sdk.Logf(sdk.LevelWarn, "a warning from the plugin")
+		fmt.Fprintln(os.Stderr, "a line on stderr")
+		fmt.Println("a line on stdout")
+	case "env":
+		devnull, _ := os.Stat(os.DevNull)
+		stdin, err := os.Stdin.Stat()
+		b, _ := json.Marshal(map[string]any{"env": os.Environ(), "stdin_is_devnull": err == nil && os.SameFile(stdin, devnull)})
+		return sdk.ProviderSpec{}, []sdk.ConfigError{{Setting: "env", Message: string(b)}}
+	}
+	return sdk.ProviderSpec{Issuer: "https://misbehave.example.com", DiscoveryURL: "https://misbehave.example.com/.well-known/openid-configuration", AuthStyle: sdk.AuthNone}, nil
+}
