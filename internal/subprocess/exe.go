@@ -19,7 +19,7 @@ import (
 // with the process. Elsewhere, or when memfds are unavailable, it is a
 // read-only file in a fresh 0700 directory, removed by Close.
 type Executable struct {
-	source string   // the file the bytes were read from
+	source string // the file the bytes were read from
 	sum    [sha256.Size]byte
 	path   string   // what to execute
 	keep   *os.File // holds the memfd open, or nil

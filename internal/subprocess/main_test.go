@@ -20,7 +20,7 @@ import (
 // built providers in IDPLUG_PLUGINS; whatever is missing there is built.
 
 var (
-	bin       string            // the temporary directory of the executables
+	bin       string                // the temporary directory of the executables
 	misbehave = map[string]string{} // name → path of a copy of misbehave
 )
 
