@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"log"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/idplug/idplug/host"
+	"github.com/idplug/idplug/host/store"
 	"github.com/idplug/idplug/internal/demoidp"
 	"github.com/idplug/idplug/internal/plugin"
 	"github.com/idplug/idplug/internal/wasm"
@@ -40,8 +42,11 @@ func main() {
 	module, err := os.ReadFile(filepath.Join(*plugins, "oidc.wasm"))
 	check(err)
 
+	underSecretService()
 	fmt.Printf("idplug bench — median of runs; %s\n\n", time.Now().Format(time.DateTime))
 	cachedToken(ctx, tmp, *binary, *runs)
+	keyringToken(ctx, tmp, *binary, *runs)
+	tokenAtExpiry(ctx, tmp, *binary)
 	wasmFigures(ctx, tmp, module)
 }
 
@@ -162,4 +167,139 @@ func check(err error) {
 	if err != nil {
 		log.Fatalf("bench: %v", err)
 	}
+}
+
+// underSecretService reruns the bench in a D-Bus session of its own with a
+// fresh, unlocked gnome-keyring when no Secret Service is reachable and
+// dbus-run-session and gnome-keyring-daemon are installed, so that the
+// keyring figures get measured. It returns when it did not rerun.
+func underSecretService() {
+	if os.Getenv("IDPLUG_BENCH_SESSION") != "" || keyringReachable(context.Background()) == nil {
+		return
+	}
+	run, err := exec.LookPath("dbus-run-session")
+	if _, err2 := exec.LookPath("gnome-keyring-daemon"); err != nil || err2 != nil {
+		return
+	}
+	data, err := os.MkdirTemp("", "idplug-bench-keyring-")
+	check(err)
+	cmd := exec.Command(run, "--", "sh", "-ec", `printf bench | gnome-keyring-daemon --unlock --components=secrets >/dev/null; exec "$@"`, "sh")
+	cmd.Args = append(cmd.Args, os.Args...)
+	cmd.Env = append(os.Environ(), "IDPLUG_BENCH_SESSION=1", "XDG_DATA_HOME="+data)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	err = cmd.Run()
+	os.RemoveAll(data)
+	if err != nil {
+		log.Fatalf("bench: under dbus-run-session: %v", err)
+	}
+	os.Exit(0)
+}
+
+// keyringReachable reports why the keyring backend cannot be used, or nil.
+func keyringReachable(ctx context.Context) error {
+	dir, err := os.MkdirTemp("", "idplug-bench-probe-")
+	check(err)
+	defer os.RemoveAll(dir)
+	_, err = store.Open(ctx, store.Options{Backend: "keyring", Dir: dir})
+	return err
+}
+
+// benchLogin writes a configuration with one profile, "bench", whose tokens
+// go to backend in tmp/name, and logs it in to idp. It returns the
+// configuration file and the token directory.
+func benchLogin(ctx context.Context, tmp, name, backend string, idp *demoidp.Server) (config, dir string) {
+	config, dir = filepath.Join(tmp, name+".toml"), filepath.Join(tmp, name)
+	check(os.WriteFile(config, []byte(fmt.Sprintf(`
+[store]
+backend = %q
+dir = %q
+[profiles.bench]
+provider  = "oidc"
+client_id = %q
+[profiles.bench.settings]
+issuer = %q
+`, backend, dir, demoidp.ClientID, idp.URL())), 0o600))
+	h, err := host.Open(ctx, host.WithConfigFile(config), host.WithCacheDir(filepath.Join(tmp, "cache")))
+	check(err)
+	defer h.Close()
+	s, err := h.Session("")
+	check(err)
+	_, err = s.Login(ctx, host.LoginOptions{OnCode: func(da host.DeviceCode) { check(idp.Approve(da.UserCode, "alice")) }})
+	check(err)
+	return config, dir
+}
+
+// keyringToken times `idplug token` with a cached token in the keyring
+// backend: a D-Bus round trip to the Secret Service and AES-GCM on top of the
+// file read.
+func keyringToken(ctx context.Context, tmp, binary string, runs int) {
+	fmt.Println("cached token, keyring backend (Secret Service key + AES-GCM file)")
+	if err := keyringReachable(ctx); err != nil {
+		fmt.Printf("  skipped: %v\n  (install gnome-keyring and dbus, or run under dbus-run-session with an unlocked keyring)\n\n", err)
+		return
+	}
+	idp, err := demoidp.Start(ctx, demoidp.Options{PollInterval: time.Second, Logger: slog.New(slog.DiscardHandler)})
+	check(err)
+	defer idp.Close()
+	config, _ := benchLogin(ctx, tmp, "keyring", "keyring", idp)
+	var ds []time.Duration
+	for range runs {
+		ds = append(ds, timeRun(binary, "--config", config, "token"))
+	}
+	fmt.Printf("  idplug token                    %8s\n\n", ms(median(ds)))
+}
+
+// tokenAtExpiry times 16 `idplug token` processes started together once the
+// access token expired, from the first start to the last exit, and counts
+// the refreshes the IdP saw (the budget is exactly one).
+func tokenAtExpiry(ctx context.Context, tmp, binary string) {
+	backends := []string{"file"}
+	if keyringReachable(ctx) == nil {
+		backends = append(backends, "keyring")
+	}
+	fmt.Println("16 processes asking for a token at expiry (first start to last exit)")
+	for _, backend := range backends {
+		idp, err := demoidp.Start(ctx, demoidp.Options{PollInterval: time.Second, Logger: slog.New(slog.DiscardHandler)})
+		check(err)
+		config, dir := benchLogin(ctx, tmp, "expiry-"+backend, backend, idp)
+		var walls []time.Duration
+		var refreshes []int
+		for range 7 {
+			expireStored(ctx, dir, backend)
+			before := idp.TokenRequests(demoidp.GrantTypeRefreshToken)
+			cmds := make([]*exec.Cmd, 16)
+			start := time.Now()
+			for i := range cmds {
+				cmds[i] = exec.Command(binary, "--config", config, "token")
+				check(cmds[i].Start())
+			}
+			for _, cmd := range cmds {
+				check(cmd.Wait())
+			}
+			walls = append(walls, time.Since(start))
+			refreshes = append(refreshes, idp.TokenRequests(demoidp.GrantTypeRefreshToken)-before)
+		}
+		idp.Close()
+		fmt.Printf("  %-7s backend                 %8s   refresh requests per round: %v (budget exactly 1)\n", backend, ms(median(walls)), refreshes)
+	}
+	fmt.Println()
+}
+
+// expireStored makes the one bundle in dir expired, as time would.
+func expireStored(ctx context.Context, dir, backend string) {
+	files, err := filepath.Glob(filepath.Join(dir, "bench-*"))
+	check(err)
+	if len(files) != 1 {
+		log.Fatalf("bench: want one bundle file in %s, found %v", dir, files)
+	}
+	data, err := os.ReadFile(files[0])
+	check(err)
+	var k store.Key // plain and encrypted files name these in the clear
+	check(json.Unmarshal(data, &k))
+	st, err := store.Open(ctx, store.Options{Backend: backend, Dir: dir})
+	check(err)
+	b, err := st.Load(ctx, k)
+	check(err)
+	b.Expiry = time.Now().Add(-time.Minute)
+	check(st.Save(ctx, k, b))
 }
