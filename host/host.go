@@ -17,6 +17,7 @@ import (
 	"github.com/idplug/idplug/host/store"
 	"github.com/idplug/idplug/internal/builtin"
 	"github.com/idplug/idplug/internal/plugin"
+	"github.com/idplug/idplug/internal/subprocess"
 	"github.com/idplug/idplug/internal/wasm"
 	"github.com/idplug/idplug/sdk"
 )
@@ -115,6 +116,13 @@ func (h *Host) Close() error {
 	return errors.Join(errs...)
 }
 
+// KillPlugins kills every subprocess plugin this process started and that
+// still runs, whichever Host started it. Close does so for a host's own
+// plugins; a main function defers KillPlugins so that none outlives the
+// program when it panics, since deferred calls run while a panic unwinds.
+// (On Linux the kernel also kills plugins whose host process died.)
+func KillPlugins() { subprocess.KillAll() }
+
 // pluginSource names where provider comes from, for the token fingerprint: a
 // different module must never reuse tokens issued through another.
 func (h *Host) pluginSource(provider string) string {
@@ -162,6 +170,9 @@ func (h *Host) plugin(ctx context.Context, name string) (*plugin.Plugin, error) 
 	if p, ok := h.plugins[name]; ok {
 		return p, nil
 	}
+	if src, ok := h.cfg.Plugins[name]; ok && src.Command != "" {
+		return h.command(ctx, name, src)
+	}
 	module, source, err := h.module(name)
 	if err != nil {
 		return nil, err
@@ -191,8 +202,8 @@ func (h *Host) plugin(ctx context.Context, name string) (*plugin.Plugin, error) 
 	return p, nil
 }
 
-// module returns the bytes of plugin name, checking a third-party module
-// against its pinned sha256 before anything runs.
+// module returns the bytes of wasm plugin name, checking a third-party
+// module against its pinned sha256 before anything runs.
 func (h *Host) module(name string) ([]byte, string, error) {
 	src, ok := h.cfg.Plugins[name]
 	if !ok {
@@ -202,22 +213,51 @@ func (h *Host) module(name string) ([]byte, string, error) {
 		}
 		return b, "built-in", nil
 	}
-	if src.Command != "" {
-		return nil, "", &ConfigError{Err: fmt.Errorf("%s: plugins.%s: subprocess plugins (command) are not supported by this build; use wasm = \"….wasm\"", src.Pos, name)}
-	}
 	b, err := os.ReadFile(src.Wasm)
 	if err != nil {
 		return nil, "", &ConfigError{Err: fmt.Errorf("%s: plugins.%s: cannot read the module: %w", src.Pos, name, err)}
 	}
 	got := sha256.Sum256(b)
-	gotHex := hex.EncodeToString(got[:])
-	if src.SHA256 == "" {
-		return nil, "", &ConfigError{Err: fmt.Errorf("%s: plugins.%s: sha256 is required to pin the module; if you trust %s, add sha256 = %q", src.Pos, name, src.Wasm, gotHex)}
-	}
-	if !strings.EqualFold(gotHex, src.SHA256) {
-		return nil, "", &ConfigError{Err: fmt.Errorf("%s: plugins.%s: %s has sha256 %s but the configuration pins %s; refusing to load it (update the pin only if you trust the new module)", src.Pos, name, src.Wasm, gotHex, src.SHA256)}
+	if err := checkPin(name, src, src.Wasm, "module", hex.EncodeToString(got[:])); err != nil {
+		return nil, "", err
 	}
 	return b, src.Wasm, nil
+}
+
+// command starts the subprocess plugin of [plugins.name] (h.mu held). It
+// runs a private copy of the executable, made before the pin is checked:
+// the bytes checked are the bytes that run, whatever happens to the file.
+func (h *Host) command(ctx context.Context, name string, src *config.Plugin) (*plugin.Plugin, error) {
+	exe, err := subprocess.Copy(src.Command)
+	if err != nil {
+		return nil, &ConfigError{Err: fmt.Errorf("%s: plugins.%s: cannot read the executable: %w", src.Pos, name, err)}
+	}
+	if err := checkPin(name, src, src.Command, "executable", exe.SHA256()); err != nil {
+		exe.Close()
+		return nil, err
+	}
+	c, err := subprocess.Start(ctx, name, exe, subprocess.Options{Logger: h.opts.logger})
+	if err != nil {
+		return nil, err
+	}
+	p, err := plugin.New(ctx, name, src.Command, c)
+	if err != nil {
+		return nil, err
+	}
+	h.plugins[name] = p
+	return p, nil
+}
+
+// checkPin compares got, the sha256 of the plugin file at path, with the
+// pin of [plugins.name]; what names the kind of file for the user.
+func checkPin(name string, src *config.Plugin, path, what, got string) error {
+	if src.SHA256 == "" {
+		return &ConfigError{Err: fmt.Errorf("%s: plugins.%s: sha256 is required to pin the %s; if you trust %s, add sha256 = %q", src.Pos, name, what, path, got)}
+	}
+	if !strings.EqualFold(got, src.SHA256) {
+		return &ConfigError{Err: fmt.Errorf("%s: plugins.%s: %s has sha256 %s but the configuration pins %s; refusing to load it (update the pin only if you trust the new %s)", src.Pos, name, path, got, src.SHA256, what)}
+	}
+	return nil
 }
 
 func (h *Host) unknownProvider(name string) error {

@@ -9,15 +9,21 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/idplug/idplug/host"
 	"github.com/idplug/idplug/host/cli"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
-func main() {
+func main() { os.Exit(run()) }
+
+// run runs the command line. Ctrl-C or SIGTERM cancels the command, which
+// closes its host and so stops its plugin processes; the deferred
+// KillPlugins stops them when a command panics, too.
+func run() int {
+	defer host.KillPlugins()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Main(ctx, cli.NewRootCommand(cli.Options{Version: version}), os.Args[1:])
-	stop()
-	os.Exit(code)
+	defer stop()
+	return cli.Main(ctx, cli.NewRootCommand(cli.Options{Version: version}), os.Args[1:])
 }
