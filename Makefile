@@ -4,22 +4,36 @@ GO          ?= go
 BIN         := bin
 PROVIDERS   := $(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/main.go))))
 WASM        := $(PROVIDERS:%=$(BIN)/plugins/%.wasm)
+EXES        := $(PROVIDERS:%=$(BIN)/plugins/idplug-plugin-%)
 GO_SOURCES  := $(shell find . -name '*.go' -not -path './node_modules/*') go.mod go.sum
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+PROTOC_GEN  := google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.6 google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.3.0
 DEMO_ADDR   ?= 127.0.0.1:8765
 
-.PHONY: help build plugins test demo bench lint clean
+.PHONY: help build plugins proto test demo bench lint clean
 
 help: ## list the jobs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
 build: $(BIN)/idplug $(BIN)/demoidp ## bin/idplug with the built-in plugins inside, and the demo IdP
 
-plugins: $(WASM) ## every provider of plugins/ as bin/plugins/<name>.wasm
+plugins: $(WASM) $(EXES) ## every provider of plugins/ as bin/plugins/<name>.wasm and bin/plugins/idplug-plugin-<name>
 
 $(BIN)/plugins/%.wasm: $(GO_SOURCES)
 	@mkdir -p $(@D)
 	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -ldflags='-s -w' -o $@ ./plugins/$*
+
+# The same source as a go-plugin executable, for [plugins.X] command = "…".
+$(BIN)/plugins/idplug-plugin-%: $(GO_SOURCES)
+	@mkdir -p $(@D)
+	$(GO) build -trimpath -ldflags='-s -w' -o $@ ./plugins/$*
+
+# The gRPC service of subprocess plugins; the generated code is committed.
+proto: ## regenerate internal/subprocess/pb from wit/idplug.proto (needs protoc: apt-get install protobuf-compiler)
+	for gen in $(PROTOC_GEN); do GOBIN=$(abspath $(BIN)/tools) $(GO) install $$gen || exit 1; done
+	PATH="$(abspath $(BIN)/tools):$$PATH" protoc -I wit \
+		--go_out=. --go_opt=module=github.com/idplug/idplug \
+		--go-grpc_out=. --go-grpc_opt=module=github.com/idplug/idplug wit/idplug.proto
 
 # The built-in plugins are the same modules, embedded into the binary.
 $(BIN)/idplug: $(WASM) $(GO_SOURCES)
@@ -30,14 +44,14 @@ $(BIN)/idplug: $(WASM) $(GO_SOURCES)
 $(BIN)/demoidp: $(GO_SOURCES)
 	$(GO) build -o $@ ./cmd/demoidp
 
-test: build ## unit and integration tests (race detector on)
+test: build plugins ## unit and integration tests (race detector on)
 	IDPLUG_BIN=$(abspath $(BIN)/idplug) IDPLUG_PLUGINS=$(abspath $(BIN)/plugins) \
 		$(GO) test -race -timeout 15m -count=1 ./...
 
 demo: build ## start the demo IdP on $(DEMO_ADDR) and sign in to it
 	./cmd/demoidp/demo.sh $(DEMO_ADDR)
 
-bench: build ## print the performance figures of DESIGN.md §6
+bench: build plugins ## print the performance figures of DESIGN.md §6
 	$(GO) run ./internal/bench -idplug $(BIN)/idplug -plugins $(BIN)/plugins
 
 lint: ## gofmt, go vet, staticcheck

@@ -12,7 +12,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +23,7 @@ import (
 
 	"github.com/idplug/idplug/internal/plugin"
 	"github.com/idplug/idplug/internal/subprocess"
+	"github.com/idplug/idplug/internal/subprocess/pb"
 	"github.com/idplug/idplug/sdk"
 )
 
@@ -436,4 +439,29 @@ func TestHelper(t *testing.T) {
 		panic("the host panics")
 	}
 	time.Sleep(time.Minute) // until the parent kills this process
+}
+
+// TestProtoFollowsTheContract keeps wit/idplug.proto, its generated code
+// and the contract's functions in step.
+func TestProtoFollowsTheContract(t *testing.T) {
+	src, err := os.ReadFile("../../wit/idplug.proto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inFile []string
+	for _, m := range regexp.MustCompile(`(?m)^\s*rpc (\w+)\(Document\) returns \(Envelope\);`).FindAllSubmatch(src, -1) {
+		inFile = append(inFile, strings.ToLower(string(m[1])))
+	}
+	var generated []string
+	methods := pb.File_idplug_proto.Services().ByName("Provider").Methods()
+	for i := range methods.Len() {
+		generated = append(generated, strings.ToLower(string(methods.Get(i).Name())))
+	}
+	want := []string{string(sdk.FuncDescribe), string(sdk.FuncConfigure), string(sdk.FuncPrepare), string(sdk.FuncInterpret), string(sdk.FuncIdentity)}
+	if !slices.Equal(inFile, want) {
+		t.Errorf("wit/idplug.proto declares %v, want one method per function of the contract: %v", inFile, want)
+	}
+	if !slices.Equal(generated, inFile) {
+		t.Errorf("the generated code has methods %v, wit/idplug.proto %v: run make proto", generated, inFile)
+	}
 }
