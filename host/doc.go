@@ -29,6 +29,16 @@
 // returned without loading any plugin. Plugins load lazily, only when a
 // session needs the network.
 //
+// Tokens people can trust. With [store] backend = "auto" (the default) or
+// "keyring", bundles are files encrypted with AES-256-GCM whose random keys
+// live in the OS keyring, so large JWT bundles fit the keyring's small item
+// limits; "auto" falls back to 0600 plain files, warning once, where no
+// keyring is reachable. Files are replaced atomically (temporary file, fsync,
+// rename, directory fsync), so a crash leaves the previous bundle readable. A
+// refresh happens under a per-profile file lock and re-reads the bundle once
+// it holds the lock, so that processes racing at expiry cause one refresh and
+// never present a rotated-out refresh token.
+//
 // Errors carry their kind: errors.Is(err, ErrNotLoggedIn), ErrAccessDenied,
 // ErrExpired, and *ConfigError for a configuration problem, so that a CLI can
 // map them to exit codes (host/cli does).
