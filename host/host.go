@@ -66,7 +66,7 @@ func openStore(ctx context.Context, cfg *config.Config, o options) (store.Store,
 	st, err := store.Open(ctx, store.Options{Backend: cfg.Store.Backend, Dir: dir, Service: o.app, Warn: o.warn})
 	if errors.Is(err, store.ErrNoKeyring) {
 		return nil, &ConfigError{Err: fmt.Errorf("%s: [store] backend = \"keyring\", but %w; "+
-			"start a Secret Service such as gnome-keyring in this D-Bus session (DBUS_SESSION_BUS_ADDRESS), "+
+			"run a Secret Service such as gnome-keyring on your D-Bus session bus (DBUS_SESSION_BUS_ADDRESS), "+
 			"or set backend = \"file\" (plain files) or \"auto\" (the keyring when there is one)", cfg.Path, err)}
 	}
 	return st, err

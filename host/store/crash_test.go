@@ -15,10 +15,15 @@ import (
 )
 
 // TestMain runs the test binary as a writer process for TestCrashDuringSave
-// when $IDPLUG_STORE_WRITER names a backend.
+// when $IDPLUG_STORE_WRITER names a backend, and as a keyring probe for
+// TestProbeOfAHungBus when $IDPLUG_STORE_PROBE is set.
 func TestMain(m *testing.M) {
 	if backend := os.Getenv("IDPLUG_STORE_WRITER"); backend != "" {
 		saveForever(backend, os.Getenv("IDPLUG_STORE_DIR"), os.Getenv("IDPLUG_STORE_SERVICE"))
+	}
+	if os.Getenv("IDPLUG_STORE_PROBE") != "" {
+		fmt.Println(osKeyring{}.probe(context.Background()))
+		os.Exit(0)
 	}
 	os.Exit(m.Run())
 }

@@ -8,11 +8,15 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/zalando/go-keyring"
 )
@@ -120,4 +124,39 @@ func testService(t *testing.T) string {
 	service := fmt.Sprintf("idplug-test-%s-%d", strings.ReplaceAll(t.Name(), "/", "-"), os.Getpid())
 	t.Cleanup(func() { keyring.DeleteAll(service) })
 	return service
+}
+
+// TestProbeOfAHungBus probes, in a process of its own (the D-Bus library
+// keeps one session bus connection per process), a session bus that accepts
+// connections and never answers: the probe must give up in bounded time.
+func TestProbeOfAHungBus(t *testing.T) {
+	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
+		t.Skip("skipping: no D-Bus here")
+	}
+	sock := filepath.Join(t.TempDir(), "bus")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // silent until the test ends
+		}
+	}()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "IDPLUG_STORE_PROBE=1", "DBUS_SESSION_BUS_ADDRESS=unix:path="+sock)
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	took := time.Since(start)
+	if err != nil || !strings.Contains(string(out), "did not answer") {
+		t.Errorf("probe of a hung bus: %v: %s", err, out)
+	}
+	if took > probeTimeout+2*time.Second {
+		t.Errorf("probe of a hung bus took %s, want about %s", took, probeTimeout)
+	}
 }
