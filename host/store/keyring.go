@@ -33,7 +33,7 @@ type Keyring struct {
 	// no keyring is reachable.
 	auto  bool
 	warn  func(msg string)
-	probe func(ctx context.Context) error // sync.OnceValue of kr.probe, for auto
+	probe func(ctx context.Context) error // kr.probe, run once; for auto
 }
 
 var _ Store = (*Keyring)(nil)
