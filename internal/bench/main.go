@@ -22,6 +22,7 @@ import (
 	"github.com/idplug/idplug/host/store"
 	"github.com/idplug/idplug/internal/demoidp"
 	"github.com/idplug/idplug/internal/plugin"
+	"github.com/idplug/idplug/internal/subprocess"
 	"github.com/idplug/idplug/internal/wasm"
 	"github.com/idplug/idplug/sdk"
 )
@@ -48,6 +49,7 @@ func main() {
 	keyringToken(ctx, tmp, *binary, *runs)
 	tokenAtExpiry(ctx, tmp, *binary)
 	wasmFigures(ctx, tmp, module)
+	subprocessFigures(ctx, filepath.Join(*plugins, "idplug-plugin-oidc"))
 }
 
 // cachedToken logs in to a demo IdP, then times `idplug token` with the
@@ -152,6 +154,49 @@ func wasmFigures(ctx context.Context, tmp string, module []byte) {
 	}
 	fmt.Println("hook call across the wasm boundary (identity, JSON both ways)")
 	fmt.Printf("  median                          %8s   (budget 30 µs)\n", us(median(calls)))
+}
+
+// subprocessFigures times starting the oidc provider as a subprocess plugin
+// up to its first call, as the host does it (a sealed private copy of the
+// executable, then go-plugin's exec and handshake, then describe), and one
+// hook call, next to the wasm figures.
+func subprocessFigures(ctx context.Context, path string) {
+	quiet := slog.New(slog.DiscardHandler)
+	start := func() (copied, started time.Duration, p *plugin.Plugin, sp *subprocess.Plugin) {
+		begin := time.Now()
+		exe, err := subprocess.Copy(path)
+		check(err)
+		copied = time.Since(begin)
+		sp, err = subprocess.Start(ctx, "oidc", exe, subprocess.Options{Logger: quiet})
+		check(err)
+		p, err = plugin.New(ctx, "oidc", "bench", sp)
+		check(err)
+		return copied, time.Since(begin), p, sp
+	}
+	var copies, starts []time.Duration
+	for range 20 {
+		c, d, _, sp := start()
+		copies, starts = append(copies, c), append(starts, d)
+		check(sp.Close(ctx))
+	}
+	fi, err := os.Stat(path)
+	check(err)
+	fmt.Printf("\nsubprocess plugin start + first call (idplug-plugin-oidc, %d MiB)\n", fi.Size()>>20)
+	fmt.Printf("  copy, exec, handshake, describe %8s   (budget 20 ms)\n", ms(median(starts)))
+	fmt.Printf("  of which the sealed copy        %8s\n\n", ms(median(copies)))
+
+	_, _, p, sp := start()
+	defer sp.Close(ctx)
+	claims := sdk.Claims{"sub": "u-1", "preferred_username": "alice", "email": "alice@example.com", "groups": []any{"admins"}}
+	var calls []time.Duration
+	for range 2000 {
+		begin := time.Now()
+		_, err := p.Identity(ctx, claims, nil)
+		calls = append(calls, time.Since(begin))
+		check(err)
+	}
+	fmt.Println("hook call across the subprocess boundary (identity, JSON over gRPC with mTLS)")
+	fmt.Printf("  median                          %8s\n", us(median(calls)))
 }
 
 func median(ds []time.Duration) time.Duration {

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -26,46 +27,57 @@ type Executable struct {
 	dir    string   // the private directory of a copy, or ""
 }
 
-// Copy reads the executable at path into a private, immutable copy.
+// Copy reads the executable at path into a private, immutable copy,
+// hashing the bytes as it writes them.
 func Copy(path string) (*Executable, error) {
-	b, err := os.ReadFile(path)
+	src, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	e := &Executable{source: path, sum: sha256.Sum256(b)}
+	defer src.Close()
+	e := &Executable{source: path}
 	// No child may inherit a writable descriptor of the copy: exec would
 	// fail with ETXTBSY while one is open. Forks wait for ForkLock.
 	syscall.ForkLock.Lock()
 	defer syscall.ForkLock.Unlock()
-	if sealed(e, b) == nil {
-		return e, nil
+	dst, err := memfd(e)
+	if err != nil {
+		dst, err = e.private()
 	}
-	if err := e.private(b); err != nil {
+	if err != nil {
 		return nil, fmt.Errorf("making a private copy of %s: %w", path, err)
 	}
+	h := sha256.New()
+	_, err = io.CopyBuffer(io.MultiWriter(dst, h), src, make([]byte, 256<<10))
+	if err == nil && e.dir == "" {
+		err = seal(e, dst)
+	}
+	if cerr := dst.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		e.Close()
+		return nil, fmt.Errorf("making a private copy of %s: %w", path, err)
+	}
+	h.Sum(e.sum[:0])
 	return e, nil
 }
 
-// private writes b to a read-only file in a new 0700 directory.
-func (e *Executable) private(b []byte) error {
+// private creates the copy as a read-only file in a new 0700 directory and
+// returns it open for writing.
+func (e *Executable) private() (*os.File, error) {
 	dir, err := os.MkdirTemp("", "idplug-plugin-")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	p := filepath.Join(dir, filepath.Base(e.source))
 	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o500)
-	if err == nil {
-		_, err = f.Write(b)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-	}
 	if err != nil {
 		os.RemoveAll(dir)
-		return err
+		return nil, err
 	}
 	e.path, e.dir = p, dir
-	return nil
+	return f, nil
 }
 
 // SHA256 returns the hex digest of the copy's bytes.

@@ -9,9 +9,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// sealed puts b in a sealed memfd and points e at it. The caller holds
-// syscall.ForkLock.
-func sealed(e *Executable, b []byte) error {
+// memfd returns a new memfd for the copy, open for writing. The caller
+// holds syscall.ForkLock.
+func memfd(e *Executable) (*os.File, error) {
 	name := "idplug-plugin-" + filepath.Base(e.source)
 	const flags = unix.MFD_CLOEXEC | unix.MFD_ALLOW_SEALING
 	fd, err := unix.MemfdCreate(name, flags|unix.MFD_EXEC)
@@ -19,27 +19,25 @@ func sealed(e *Executable, b []byte) error {
 		fd, err = unix.MemfdCreate(name, flags)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer unix.Close(fd)
-	for rest := b; len(rest) > 0; {
-		n, err := unix.Write(fd, rest)
-		if err != nil {
-			return err
-		}
-		rest = rest[n:]
-	}
+	return os.NewFile(uintptr(fd), name), nil
+}
+
+// seal makes the memfd f immutable and points e at a read-only descriptor
+// of it; the caller closes f.
+func seal(e *Executable, f *os.File) error {
 	const seals = unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
-	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
+	if _, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, seals); err != nil {
 		return err
 	}
-	if err := unix.Fchmod(fd, 0o500); err != nil {
+	if err := f.Chmod(0o500); err != nil {
 		return err
 	}
 	// execve refuses a file open for writing: keep a read-only descriptor,
-	// numbered above stdin, stdout and stderr, which a child's are dup'ed
-	// onto before it executes the path.
-	ro, err := unix.Open(fmt.Sprintf("/proc/self/fd/%d", fd), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	// numbered above stdin, stdout and stderr, onto which a child's are
+	// dup'ed before it executes the path.
+	ro, err := unix.Open(fmt.Sprintf("/proc/self/fd/%d", f.Fd()), unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return err
 	}
@@ -51,7 +49,7 @@ func sealed(e *Executable, b []byte) error {
 		}
 		ro = high
 	}
-	e.keep = os.NewFile(uintptr(ro), name)
+	e.keep = os.NewFile(uintptr(ro), f.Name())
 	e.path = fmt.Sprintf("/proc/self/fd/%d", ro)
 	return nil
 }

@@ -2,9 +2,10 @@
 // domain, the API audience on the device-code request, groups from a
 // namespaced custom claim, and Auth0's device-flow wire quirks.
 //
-// Build it as a WebAssembly module:
+// Build it as a WebAssembly module, or as a subprocess plugin:
 //
 //	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o auth0.wasm ./plugins/auth0
+//	go build -o idplug-plugin-auth0 ./plugins/auth0
 package main
 
 import (
@@ -16,7 +17,7 @@ import (
 
 func init() { sdk.Register(Provider{}) }
 
-func main() {}
+func main() { sdk.Main() }
 
 // Provider is the Auth0 provider.
 //

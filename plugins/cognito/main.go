@@ -7,9 +7,10 @@
 // string, and gets the user pool's own tokens. Refresh, userinfo and
 // revocation then go to the user pool domain itself.
 //
-// Build it as a WebAssembly module:
+// Build it as a WebAssembly module, or as a subprocess plugin:
 //
 //	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o cognito.wasm ./plugins/cognito
+//	go build -o idplug-plugin-cognito ./plugins/cognito
 package main
 
 import (
@@ -23,7 +24,7 @@ import (
 
 func init() { sdk.Register(Provider{}) }
 
-func main() {}
+func main() { sdk.Main() }
 
 // Provider is the Amazon Cognito provider.
 type Provider struct{}

@@ -2,9 +2,10 @@
 // {url}/realms/{realm}/protocol/openid-connect/, offline refresh tokens, and
 // groups from the groups claim and the realm roles.
 //
-// Build it as a WebAssembly module:
+// Build it as a WebAssembly module, or as a subprocess plugin:
 //
 //	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o keycloak.wasm ./plugins/keycloak
+//	go build -o idplug-plugin-keycloak ./plugins/keycloak
 package main
 
 import (
@@ -18,7 +19,7 @@ import (
 
 func init() { sdk.Register(Provider{}) }
 
-func main() {}
+func main() { sdk.Main() }
 
 // Provider is the Keycloak provider. Keycloak answers every OAuth error with
 // HTTP 400 and the RFC 8628 error names, so it needs no wire hooks.
