@@ -198,6 +198,9 @@ func (b *browser) do(req *http.Request) error {
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	b.page, b.url = string(body), resp.Request.URL.String()
+	if err != nil {
+		return err
+	}
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("%s %s: %s\n%s", req.Method, resp.Request.URL, resp.Status, body)
 	}

@@ -93,7 +93,8 @@ function memoryAdapter() {
 }
 
 // newProvider makes one oidc-provider tenant: t.claims (scope → claims),
-// t.shape(user, use) (the claims a provider emits), t.routes.
+// t.sub(user) and t.shape(user, use) (the subject and claims a provider
+// emits), t.routes.
 function newProvider(issuer, t) {
   const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
   const jwk = { ...privateKey.export({ format: 'jwk' }), kid: crypto.randomUUID(), use: 'sig', alg: 'RS256' };
@@ -117,9 +118,11 @@ function newProvider(issuer, t) {
     conformIdTokenClaims: false, // scope claims in the ID token, as all three do
     scopes: ['openid', 'offline_access', 'profile', 'email'],
     claims: t.claims,
-    findAccount: (_ctx, id) => users[id] && {
-      accountId: id,
-      claims: async (use) => t.shape(users[id], use),
+    // Accounts are known by the provider's subject (oidc-provider puts the
+    // accountId in sub); the sign-in page takes login names, see below.
+    findAccount: (_ctx, id) => {
+      const u = Object.values(users).find((v) => t.sub(v) === id);
+      return u && { accountId: id, claims: async (use) => t.shape(u, use) };
     },
     ttl: {
       AccessToken: opts.accessTokenTTL,
@@ -133,6 +136,18 @@ function newProvider(issuer, t) {
     routes: t.routes,
     rotateRefreshToken: t.rotateRefreshToken ?? (() => true),
     ...(t.issueRefreshToken ? { issueRefreshToken: t.issueRefreshToken } : {}),
+  });
+  // The development sign-in page takes any login: a user's name becomes
+  // the subject this provider knows the user by.
+  provider.use(async (ctx, next) => {
+    if (ctx.method === 'POST' && ctx.path.startsWith('/interaction/') && typeof ctx.req.body === 'string') {
+      const form = new URLSearchParams(ctx.req.body);
+      if (form.get('prompt') === 'login' && users[form.get('login')]) {
+        form.set('login', t.sub(users[form.get('login')]));
+        ctx.req.body = form.toString();
+      }
+    }
+    return next();
   });
   return provider;
 }
@@ -259,8 +274,8 @@ for (const name of ['keycloak', 'auth0', 'cognito', 'device']) {
       profile: ['name', 'preferred_username', 'given_name', 'family_name'],
       email: ['email', 'email_verified'],
     },
+    sub: (u) => u.id,
     shape: (u) => ({
-      sub: u.id,
       preferred_username: Object.keys(users).find((k) => users[k] === u),
       name: fullName(u),
       given_name: u.given,
@@ -297,8 +312,8 @@ for (const name of ['keycloak', 'auth0', 'cognito', 'device']) {
       profile: ['name', 'nickname', 'picture', 'updated_at'],
       email: ['email', 'email_verified'],
     },
+    sub: (u) => `auth0|${u.id.replaceAll('-', '').slice(0, 24)}`,
     shape: (u) => ({
-      sub: `auth0|${u.id.replaceAll('-', '').slice(0, 24)}`,
       nickname: u.email.split('@')[0],
       name: fullName(u),
       picture: `https://s.gravatar.com/avatar/${crypto.createHash('md5').update(u.email).digest('hex')}?s=480`,
@@ -348,7 +363,8 @@ for (const name of ['keycloak', 'auth0', 'cognito', 'device']) {
 // Cognito's user pool domain: Cognito's claims (cognito:username and
 // cognito:groups in the ID token; username and a string email_verified in
 // userInfo), refresh without rotation and without a new refresh token,
-// revocation of refresh tokens only (unsupported_token_type otherwise).
+// revocation of refresh tokens only (unsupported_token_type for an access
+// token, which dies with its refresh token).
 // Its own device flow is reachable only by the device-grant service.
 let cognito;
 {
@@ -360,13 +376,14 @@ let cognito;
       profile: ['name'],
       email: ['email', 'email_verified'],
     },
+    sub: (u) => u.id,
     shape: (u, use) => {
       const username = Object.keys(users).find((k) => users[k] === u);
       if (use === 'userinfo') {
-        return { sub: u.id, username, name: fullName(u), email: u.email, email_verified: 'true' };
+        return { username, name: fullName(u), email: u.email, email_verified: 'true' };
       }
       return {
-        sub: u.id, 'cognito:username': username, 'cognito:groups': u.groups, token_use: 'id',
+        'cognito:username': username, 'cognito:groups': u.groups, token_use: 'id',
         name: fullName(u), email: u.email, email_verified: true,
       };
     },
@@ -383,9 +400,10 @@ let cognito;
     rotateRefreshToken: () => false,
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
   });
+  const accessTokens = new Set(); // every one issued: Cognito revokes refresh tokens only
   cognito = tenant('cognito', provider, {
-    async before(ctx, form) {
-      if (ctx.method === 'POST' && ctx.path === '/oauth2/revoke' && await provider.AccessToken.find(form.get('token'))) {
+    before(ctx, form) {
+      if (ctx.method === 'POST' && ctx.path === '/oauth2/revoke' && accessTokens.has(form.get('token'))) {
         ctx.status = 400;
         ctx.body = { error: 'unsupported_token_type' };
         return true;
@@ -393,9 +411,9 @@ let cognito;
       return false;
     },
     after(ctx, form) {
-      if (ctx.oidc?.route === 'token' && ctx.status === 200 && form.get('grant_type') === 'refresh_token') {
-        delete ctx.body.refresh_token;
-      }
+      if (ctx.oidc?.route !== 'token' || ctx.status !== 200) return;
+      accessTokens.add(ctx.body.access_token);
+      if (form.get('grant_type') === 'refresh_token') delete ctx.body.refresh_token;
     },
   });
   handlers.cognito = serveProvider(cognito);

@@ -1,0 +1,412 @@
+package main_test
+
+// End-to-end tests of the auth0, keycloak and cognito built-in plugins
+// through the idplug binary, against the conformance peer (internal/peer):
+// panva's oidc-provider under Node, at Keycloak's paths and behind shims
+// with Auth0's and the Cognito device-grant service's wire behaviour. Each
+// profile selects its provider by TOML alone.
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/idplug/idplug/internal/peer"
+)
+
+// provider is one provider plugin as a test sees it at the peer.
+type provider struct {
+	name string
+	// settings is the profile's [settings] table for peer p.
+	settings func(p *peer.Peer) string
+	// verification is the page the CLI must send the user to.
+	verification func(p *peer.Peer) string
+	// polled is the origin that answers device polls; issued the one that
+	// issues, refreshes and revokes tokens.
+	polled, issued func(p *peer.Peer) string
+	// rotates says whether a refresh returns a new refresh token.
+	rotates bool
+	// alice is whoami --json for the peer's alice, mapped from this
+	// provider's own claim shapes.
+	alice map[string]any
+}
+
+var providers = []provider{
+	{
+		name: "keycloak",
+		settings: func(p *peer.Peer) string {
+			return fmt.Sprintf("url = %q\nrealm = %q\n", p.Keycloak, p.Realm)
+		},
+		verification: func(p *peer.Peer) string { return p.Keycloak + "/realms/" + p.Realm + "/device" },
+		polled:       func(p *peer.Peer) string { return p.Keycloak },
+		issued:       func(p *peer.Peer) string { return p.Keycloak },
+		rotates:      true,
+		alice: map[string]any{
+			"subject": "2c2f7d3c-9b1e-4a55-8d8e-0f6f5c3a1b2d", "username": "alice", "name": "Alice Liddell", "email": "alice@example.com",
+			// group paths of the Group Membership mapper, then realm roles
+			"groups": []any{"/admins", "/dev", "offline_access", "uma_authorization", "default-roles-idplug", "developer"},
+		},
+	},
+	{
+		name: "auth0",
+		settings: func(p *peer.Peer) string {
+			return fmt.Sprintf("domain = %q\naudience = %q\ngroups_claim = %q\n", p.Auth0, p.Audience, p.GroupsClaim)
+		},
+		verification: func(p *peer.Peer) string { return p.Auth0 + "/activate" },
+		polled:       func(p *peer.Peer) string { return p.Auth0 },
+		issued:       func(p *peer.Peer) string { return p.Auth0 },
+		rotates:      true,
+		alice: map[string]any{
+			// no preferred_username at Auth0: the nickname
+			"subject": "auth0|2c2f7d3c9b1e4a558d8e0f6f", "username": "alice", "name": "Alice Liddell", "email": "alice@example.com",
+			"groups": []any{"admins", "dev"}, // from the namespaced claim groups_claim names
+		},
+	},
+	{
+		name: "cognito",
+		settings: func(p *peer.Peer) string {
+			return fmt.Sprintf("domain = %q\ndevice_endpoint = %q\nregion = \"us-east-1\"\nuser_pool_id = %q\nissuer = %q\n",
+				p.Cognito, p.Device, p.UserPoolID, p.Cognito+"/"+p.UserPoolID)
+		},
+		verification: func(p *peer.Peer) string { return p.Device + "/device" },
+		polled:       func(p *peer.Peer) string { return p.Device },
+		issued:       func(p *peer.Peer) string { return p.Cognito },
+		rotates:      false, // Cognito keeps the refresh token
+		alice: map[string]any{
+			"subject": "2c2f7d3c-9b1e-4a55-8d8e-0f6f5c3a1b2d", "username": "alice", "name": "Alice Liddell", "email": "alice@example.com",
+			"groups": []any{"admins", "dev"}, // cognito:groups
+		},
+	},
+}
+
+// profileTOML is one profile of provider pv at peer p.
+func profileTOML(profile string, pv provider, p *peer.Peer) string {
+	return fmt.Sprintf("[profiles.%s]\nprovider = %q\nclient_id = %q\n[profiles.%s.settings]\n%s\n",
+		profile, pv.name, p.Clients[pv.name], profile, pv.settings(p))
+}
+
+// peerEnv is a private world whose config has one profile per provider
+// given, the first the default.
+func peerEnv(t *testing.T, p *peer.Peer, pvs ...provider) *env {
+	t.Helper()
+	e := &env{t: t, dir: t.TempDir()}
+	text := fmt.Sprintf("default_profile = %q\n[store]\nbackend = \"file\"\ndir = %q\n\n", pvs[0].name, filepath.Join(e.dir, "tokens"))
+	for _, pv := range pvs {
+		text += profileTOML(pv.name, pv, p)
+	}
+	e.writeConfig(text)
+	return e
+}
+
+// requireBuiltins fails (or skips, outside CI) when the binary was built
+// without the providers, which `make build` embeds.
+func requireBuiltins(t *testing.T) {
+	t.Helper()
+	e := &env{t: t, dir: t.TempDir()}
+	e.writeConfig("")
+	list := e.run("plugins", "list")
+	for _, pv := range providers {
+		if !strings.Contains(list.stdout, pv.name) {
+			msg := fmt.Sprintf("%s has no built-in %s plugin; build it with `make build` (make test does)", binary, pv.name)
+			if os.Getenv(peer.RequireEnv) == "1" {
+				t.Fatal(msg)
+			}
+			t.Skip(msg)
+		}
+	}
+}
+
+func tokenFiles(t *testing.T, e *env) []string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(e.dir, "tokens", "*.json"))
+	return files
+}
+
+func approve(t *testing.T, uri, code string) {
+	t.Helper()
+	if err := peer.Approve(uri, code, peer.Alice); err != nil {
+		t.Error(err)
+	}
+}
+
+func stats(t *testing.T, origin string) peer.Stats {
+	t.Helper()
+	s, err := peer.StatsOf(origin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func active(t *testing.T, origin, token string) bool {
+	t.Helper()
+	ok, err := peer.Active(origin, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ok
+}
+
+// whoami runs whoami --json and returns the fields the plugin maps.
+func whoami(t *testing.T, e *env, args ...string) map[string]any {
+	t.Helper()
+	r := e.run(append([]string{"whoami", "--json"}, args...)...)
+	if r.code != 0 {
+		t.Fatalf("whoami: exit %d: %s", r.code, r.stderr)
+	}
+	var id map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &id); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func TestProviders(t *testing.T) {
+	requireBuiltins(t)
+	// The CLI refreshes 10 s before expiry: 12 s tokens are due 2 s after
+	// login.
+	live := peer.Start(t, peer.Options{AccessTokenTTL: 12 * time.Second})
+	// Device codes that die after 2 s while devices are told 60 s, so that
+	// the CLI meets the provider's own expired_token.
+	short := peer.Start(t, peer.Options{DeviceCodeTTL: 2 * time.Second, AdvertisedExpiresIn: time.Minute})
+
+	for _, pv := range providers {
+		t.Run(pv.name, func(t *testing.T) {
+			t.Parallel()
+			t.Run("login token whoami refresh logout", func(t *testing.T) { testLifecycle(t, pv, live) })
+			t.Run("denied", func(t *testing.T) { testDenied(t, pv, live) })
+			t.Run("slow_down", func(t *testing.T) { testSlowDown(t, pv, live) })
+			t.Run("expired", func(t *testing.T) { testExpired(t, pv, short) })
+			t.Run("ID token failing verification", func(t *testing.T) { testUnverifiableIDToken(t, pv, short) })
+		})
+	}
+}
+
+func testLifecycle(t *testing.T, pv provider, p *peer.Peer) {
+	e := peerEnv(t, p, pv)
+	r, events := e.login(func(code string) { approve(t, pv.verification(p), code) })
+	if r.code != 0 {
+		t.Fatalf("login: exit %d: %s", r.code, r.stderr)
+	}
+	if v := events[0]; v["verification_uri"] != pv.verification(p) || v["interval"] != 1.0 {
+		t.Errorf("verification event %v: want the provider's page and the interval it sent", v)
+	}
+	if k := kinds(events); k[len(k)-1] != "authorized" {
+		t.Fatalf("login events %v", k)
+	}
+
+	first := e.run("token")
+	if first.code != 0 || strings.TrimSpace(first.stdout) == "" {
+		t.Fatalf("token: exit %d: %s", first.code, first.stderr)
+	}
+	before := readBundle(t, filepath.Join(e.dir, "tokens"))
+	if !active(t, pv.issued(p), before.RefreshToken) {
+		t.Fatal("the stored refresh token is unknown at the IdP")
+	}
+	id := whoami(t, e)
+	for k, want := range pv.alice {
+		if !cmp.Equal(id[k], want) {
+			t.Errorf("whoami %s = %v, want %v", k, id[k], want)
+		}
+	}
+	if id["provider"] != pv.name || id["profile"] != pv.name || id["expires_at"] == nil {
+		t.Errorf("whoami provider %v profile %v expires_at %v", id["provider"], id["profile"], id["expires_at"])
+	}
+
+	refreshes := stats(t, pv.issued(p)).Refreshes
+	time.Sleep(2500 * time.Millisecond)
+	second := e.run("token")
+	if second.code != 0 || second.stdout == first.stdout {
+		t.Fatalf("token after expiry: exit %d, same token %v: %s", second.code, second.stdout == first.stdout, second.stderr)
+	}
+	if n := stats(t, pv.issued(p)).Refreshes - refreshes; n != 1 {
+		t.Errorf("the IdP saw %d refreshes, want 1", n)
+	}
+	after := readBundle(t, filepath.Join(e.dir, "tokens"))
+	if rotated := after.RefreshToken != before.RefreshToken; rotated != pv.rotates {
+		t.Errorf("refresh token rotated: %v, want %v", rotated, pv.rotates)
+	}
+	if id := whoami(t, e); id["username"] != "alice" {
+		t.Errorf("whoami after refresh: %v", id)
+	}
+
+	out := e.run("logout")
+	if out.code != 0 || !strings.Contains(out.stderr, "revoked at the identity provider") {
+		t.Fatalf("logout: exit %d: %s", out.code, out.stderr)
+	}
+	if active(t, pv.issued(p), after.RefreshToken) || active(t, pv.issued(p), after.AccessToken) {
+		t.Error("the tokens are still active at the IdP after logout")
+	}
+	if r := e.run("token"); r.code != 3 {
+		t.Errorf("token after logout: exit %d, want 3", r.code)
+	}
+}
+
+func testDenied(t *testing.T, pv provider, p *peer.Peer) {
+	e := peerEnv(t, p, pv)
+	r, events := e.login(func(code string) {
+		if err := peer.Deny(pv.verification(p), code); err != nil {
+			t.Error(err)
+		}
+	})
+	if r.code != 4 {
+		t.Fatalf("login denied: exit %d, want 4: %s", r.code, r.stderr)
+	}
+	if last := events[len(events)-1]; last["error"] != "access_denied" {
+		t.Errorf("last event %v, want access_denied", last)
+	}
+	if files := tokenFiles(t, e); len(files) != 0 {
+		t.Errorf("a denied login stored %v", files)
+	}
+}
+
+func testSlowDown(t *testing.T, pv provider, p *peer.Peer) {
+	e := peerEnv(t, p, pv)
+	if err := peer.SlowDown(pv.polled(p), 1); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	// Approve after the first poll (at 1 s), which the IdP answers slow_down.
+	r, events := e.login(func(code string) {
+		go func() { time.Sleep(1500 * time.Millisecond); approve(t, pv.verification(p), code) }()
+	})
+	if r.code != 0 {
+		t.Fatalf("login: exit %d: %s", r.code, r.stderr)
+	}
+	if !slices.Contains(kinds(events), "slow_down") {
+		t.Errorf("events %v lack slow_down", kinds(events))
+	}
+	if took := time.Since(start); took < 6*time.Second {
+		t.Errorf("login took %s: the 1 s interval was not raised by 5 s after slow_down", took)
+	}
+}
+
+func testExpired(t *testing.T, pv provider, p *peer.Peer) {
+	e := peerEnv(t, p, pv)
+	start := time.Now()
+	r, events := e.login(nil)
+	if r.code != 5 || !strings.Contains(r.stderr, "login") {
+		t.Fatalf("login never approved: exit %d, want 5 with a hint: %s", r.code, r.stderr)
+	}
+	// The device was told 60 s: only the IdP's expired_token ends it early.
+	if took := time.Since(start); took > 15*time.Second {
+		t.Errorf("login took %s: the provider's expired_token was not taken as expiry", took)
+	}
+	if last := events[len(events)-1]; last["error"] != "expired_token" {
+		t.Errorf("last event %v, want expired_token", last)
+	}
+}
+
+func testUnverifiableIDToken(t *testing.T, pv provider, p *peer.Peer) {
+	if err := peer.BreakIDTokens(pv.issued(p)); err != nil {
+		t.Fatal(err)
+	}
+	e := peerEnv(t, p, pv)
+	r, _ := e.login(func(code string) { approve(t, pv.verification(p), code) })
+	if r.code == 0 || !strings.Contains(r.stderr, "failed verification") {
+		t.Fatalf("login with a tampered ID token: exit %d: %s", r.code, r.stderr)
+	}
+	if files := tokenFiles(t, e); len(files) != 0 {
+		t.Errorf("a login whose ID token failed verification stored %v", files)
+	}
+}
+
+// TestOneConfigThreeProviders switches IdPs by profile only: one file, one
+// profile per provider, each logged in and mapped by its own plugin.
+func TestOneConfigThreeProviders(t *testing.T) {
+	requireBuiltins(t)
+	t.Parallel()
+	p := peer.Start(t, peer.Options{})
+	e := peerEnv(t, p, providers...)
+	for _, pv := range providers {
+		if r, _ := e.login(func(code string) { approve(t, pv.verification(p), code) }, "--profile", pv.name); r.code != 0 {
+			t.Fatalf("login --profile %s: exit %d: %s", pv.name, r.code, r.stderr)
+		}
+	}
+	for _, pv := range providers {
+		id := whoami(t, e, "--profile", pv.name)
+		if id["provider"] != pv.name || id["subject"] != pv.alice["subject"] || !cmp.Equal(id["groups"], pv.alice["groups"]) {
+			t.Errorf("whoami --profile %s: %v", pv.name, id)
+		}
+	}
+	var status []map[string]any
+	if err := json.Unmarshal([]byte(e.run("status", "--json").stdout), &status); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range status {
+		if st["logged_in"] != true || st["provider"] != st["profile"] {
+			t.Errorf("status %v", st)
+		}
+	}
+	if len(status) != len(providers) {
+		t.Errorf("status lists %d profiles, want %d", len(status), len(providers))
+	}
+
+	// An audience the tenant does not know is a setting to fix, not a denial.
+	e.writeConfig(strings.Replace(string(must(os.ReadFile(e.config))), p.Audience, "https://api.unknown.test", 1))
+	r, _ := e.login(nil, "--profile", "auth0")
+	if r.code != 1 || !strings.Contains(r.stderr, "audience setting") || !strings.Contains(r.stderr, "https://api.unknown.test") {
+		t.Errorf("login with an unknown audience: exit %d, want 1 naming the audience setting: %s", r.code, r.stderr)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// TestProviderSettings checks plugins info and configuration errors, which
+// name the setting and the fix, without any IdP.
+func TestProviderSettings(t *testing.T) {
+	requireBuiltins(t)
+	e := &env{t: t, dir: t.TempDir()}
+	e.writeConfig("")
+	for name, settings := range map[string][]string{
+		"keycloak": {"url", "realm", "base URL"},
+		"auth0":    {"domain", "audience", "groups_claim", "namespaced"},
+		"cognito":  {"domain", "device_endpoint", "region", "user_pool_id", "issuer", "cognito-idp.<region>.amazonaws.com"},
+	} {
+		info := e.run("plugins", "info", name)
+		for _, s := range settings {
+			if info.code != 0 || !strings.Contains(info.stdout, s) {
+				t.Errorf("plugins info %s: exit %d, lacks %q:\n%s%s", name, info.code, s, info.stdout, info.stderr)
+			}
+		}
+	}
+
+	for _, tc := range []struct {
+		name, provider, settings string
+		want                     []string
+	}{
+		{"keycloak realm inside url", "keycloak", "url = \"https://kc.example.com/realms/corp\"\nrealm = \"corp\"\n",
+			[]string{"config.toml:5", "url", `write url = "https://kc.example.com" and realm = "corp"`}},
+		{"keycloak without realm", "keycloak", "url = \"https://kc.example.com\"\n", []string{"realm", "requires this setting"}},
+		{"auth0 domain with a path", "auth0", "domain = \"https://example.us.auth0.com/authorize\"\n",
+			[]string{"config.toml:5", "domain", "must not have a path"}},
+		{"cognito region of another pool", "cognito",
+			"domain = \"https://auth.example.com\"\ndevice_endpoint = \"https://device.example.com\"\nregion = \"eu-west-1\"\nuser_pool_id = \"us-east-1_Example\"\n",
+			[]string{"config.toml:7", "region", `set region = "us-east-1"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e.writeConfig(fmt.Sprintf("[profiles.p]\nprovider = %q\nclient_id = \"cli\"\n[profiles.p.settings]\n%s", tc.provider, tc.settings))
+			r := e.run("login", "--no-browser")
+			if r.code != 2 {
+				t.Fatalf("exit %d, want 2: %s", r.code, r.stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("stderr %q lacks %q", r.stderr, w)
+				}
+			}
+		})
+	}
+}
