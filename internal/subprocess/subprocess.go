@@ -200,8 +200,8 @@ func (p *Plugin) Close(context.Context) error {
 	if starting != nil {
 		starting.kill()
 	}
-	p.startMu.Lock() // a start in progress ends, and sees p closed
-	p.startMu.Unlock()
+	p.startMu.Lock() // wait for a start in progress to end; it sees p closed
+	defer p.startMu.Unlock()
 	if cur != nil {
 		cur.stop()
 	}
