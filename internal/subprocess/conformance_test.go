@@ -65,7 +65,7 @@ func transports(t *testing.T, name string) (wasmPlugin, subPlugin *plugin.Plugin
 	t.Helper()
 	ctx := t.Context()
 	quiet := slog.New(slog.DiscardHandler)
-	rt, err := wasm.NewRuntime(ctx, wasm.Options{CacheDir: filepath.Join(os.TempDir(), "idplug-test-wazero"), Logger: quiet})
+	rt, err := wasm.NewRuntime(ctx, wasm.Options{CacheDir: wasmCache(), Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,5 @@
+//go:build race
+
+package subprocess_test
+
+func init() { raceEnabled = true }
