@@ -26,6 +26,10 @@ type proc struct {
 	stderr io.ReadCloser
 	done   chan struct{} // closed once the process has been waited for
 	err    error         // how it ended, once done is closed
+
+	mu      sync.Mutex // guards process and killed
+	killed  bool       // a kill came; Start must not start the process
+	process *os.Process
 }
 
 var _ runner.Runner = (*proc)(nil)
@@ -47,12 +51,22 @@ func newProc(name string, exe *Executable, cmd *exec.Cmd, socketDir string) (*pr
 	return &proc{name: name, cmd: cmd, socketDir: socketDir, stdout: &firstLine{r: stdout}, stderr: stderr, done: make(chan struct{})}, nil
 }
 
+// errKilled fails the start of a process killed before it started.
+var errKilled = errors.New("stopped before it started")
+
 // Start implements runner.Runner.
 func (p *proc) Start(context.Context) error {
-	if err := p.cmd.Start(); err != nil {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	err := errKilled
+	if !p.killed {
+		err = p.cmd.Start()
+	}
+	if err != nil {
 		os.RemoveAll(p.socketDir)
 		return err
 	}
+	p.process = p.cmd.Process
 	live.add(p)
 	return nil
 }
@@ -67,12 +81,17 @@ func (p *proc) Wait(context.Context) error {
 }
 
 // Kill implements runner.Runner: SIGKILL, which any process state obeys.
-// Plugins are sans-IO; they have nothing to save.
+// Plugins are sans-IO; they have nothing to save. A process not started
+// yet never starts.
 func (p *proc) Kill(context.Context) error {
-	if p.cmd.Process == nil {
+	p.mu.Lock()
+	p.killed = true
+	process := p.process
+	p.mu.Unlock()
+	if process == nil {
 		return nil
 	}
-	if err := p.cmd.Process.Kill(); !errors.Is(err, os.ErrProcessDone) {
+	if err := process.Kill(); !errors.Is(err, os.ErrProcessDone) {
 		return err
 	}
 	return nil
@@ -92,12 +111,22 @@ func (p *proc) Stderr() io.ReadCloser { return p.stderr }
 // Name implements runner.Runner: the plugin's name in the configuration.
 func (p *proc) Name() string { return p.name }
 
-// ID implements runner.Runner: the process ID.
+// ID implements runner.Runner: the process ID, or "" before it started.
 func (p *proc) ID() string {
-	if p.cmd.Process == nil {
-		return ""
+	if pid := p.pid(); pid != 0 {
+		return strconv.Itoa(pid)
 	}
-	return strconv.Itoa(p.cmd.Process.Pid)
+	return ""
+}
+
+// pid returns the process ID, or 0 before the process started.
+func (p *proc) pid() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.process == nil {
+		return 0
+	}
+	return p.process.Pid
 }
 
 // PluginToHost implements runner.Runner: host and plugin share a machine.

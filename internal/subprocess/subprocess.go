@@ -127,7 +127,7 @@ func (p *Plugin) PID() int {
 	if p.cur == nil {
 		return 0
 	}
-	return p.cur.proc.cmd.Process.Pid
+	return p.cur.proc.pid()
 }
 
 // methods map the contract's functions to the service's methods.
@@ -231,14 +231,16 @@ func (p *Plugin) process(ctx context.Context) (*process, error) {
 		return pr, err
 	}
 	pr, err := p.start(ctx)
-	if err != nil {
-		return nil, err
-	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closed {
+	switch {
+	case p.closed && err == nil:
 		pr.stop()
+		fallthrough
+	case p.closed:
 		return nil, ErrClosed
+	case err != nil:
+		return nil, err
 	}
 	p.cur = pr
 	return pr, nil
@@ -371,7 +373,7 @@ func (p *Plugin) startFailure(ctx context.Context, err error, pr *process) error
 	if ctx.Err() != nil {
 		return fmt.Errorf("starting the plugin was abandoned (%w)", ctx.Err())
 	}
-	if pr.proc == nil || pr.proc.cmd.Process == nil {
+	if pr.proc == nil || pr.proc.pid() == 0 {
 		return fmt.Errorf("cannot run %s: %w; is it an executable for this system?", p.exe.source, err)
 	}
 	line := pr.proc.stdout.String()
