@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/idplug/idplug/host"
@@ -28,6 +29,12 @@ import (
 )
 
 func main() {
+	if config := os.Getenv(flowsEnv); config != "" {
+		n, err := strconv.Atoi(os.Getenv("IDPLUG_BENCH_FLOWS_N"))
+		check(err)
+		runFlows(config, n)
+		return
+	}
 	binary := flag.String("idplug", os.Getenv("IDPLUG_BIN"), "the idplug binary (default $IDPLUG_BIN)")
 	plugins := flag.String("plugins", "bin/plugins", "directory of the built plugin modules")
 	runs := flag.Int("runs", 25, "runs per process-level figure")
@@ -35,6 +42,9 @@ func main() {
 	if *binary == "" {
 		log.Fatal("bench: set -idplug or $IDPLUG_BIN to the idplug binary (make bench does)")
 	}
+	// The demo IdP's OpenID library logs every pending poll to the default
+	// logger; the figures are what this program prints.
+	slog.SetDefault(slog.New(slog.DiscardHandler))
 	ctx := context.Background()
 	tmp, err := os.MkdirTemp("", "idplug-bench-")
 	check(err)
@@ -48,8 +58,11 @@ func main() {
 	cachedToken(ctx, tmp, *binary, *runs)
 	keyringToken(ctx, tmp, *binary, *runs)
 	tokenAtExpiry(ctx, tmp, *binary)
+	approvalLatency(ctx, tmp)
 	wasmFigures(ctx, tmp, module)
 	subprocessFigures(ctx, filepath.Join(*plugins, "idplug-plugin-oidc"))
+	fmt.Println()
+	concurrentFlows(ctx, tmp)
 }
 
 // cachedToken logs in to a demo IdP, then times `idplug token` with the

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/idplug/idplug/host"
+	"github.com/idplug/idplug/internal/demoidp"
+)
+
+// flowsEnv, set to a configuration file, makes the bench a child process that
+// runs concurrent device flows and reports its memory (see concurrentFlows).
+const flowsEnv = "IDPLUG_BENCH_FLOWS_CONFIG"
+
+// approvalLatency times, over several logins, how long after the user
+// approves Login returns, tokens stored and identity read. The user approves
+// at a random moment between two polls, so the wait is up to one interval.
+func approvalLatency(ctx context.Context, tmp string) {
+	const interval = time.Second
+	idp, err := demoidp.Start(ctx, demoidp.Options{PollInterval: interval, Logger: slog.New(slog.DiscardHandler)})
+	check(err)
+	defer idp.Close()
+	config := writeConfig(tmp, "latency", idp.URL())
+	h, err := host.Open(ctx, host.WithConfigFile(config), host.WithCacheDir(filepath.Join(tmp, "cache")))
+	check(err)
+	defer h.Close()
+
+	var waits []time.Duration
+	for range 6 {
+		s, err := h.Session("")
+		check(err)
+		approved := make(chan time.Time, 1)
+		before := idp.TokenRequests(demoidp.GrantTypeDeviceCode)
+		_, err = s.Login(ctx, host.LoginOptions{OnCode: func(da host.DeviceCode) {
+			go func() {
+				time.Sleep(interval + rand.N(interval))
+				check(idp.Approve(da.UserCode, "alice"))
+				approved <- time.Now()
+			}()
+		}})
+		check(err)
+		waits = append(waits, time.Since(<-approved))
+		polls := idp.TokenRequests(demoidp.GrantTypeDeviceCode) - before
+		if polls > 3 {
+			fmt.Printf("  warning: %d polls for one login\n", polls)
+		}
+	}
+	fmt.Println("approval to login done (tokens verified and stored, identity read), interval 1 s")
+	fmt.Printf("  median                          %8s\n", ms(median(waits)))
+	fmt.Printf("  worst                           %8s   (budget: one interval + 50 ms = 1050 ms)\n\n", ms(slices.Max(waits)))
+}
+
+// concurrentFlows runs 1,000 device flows in one child process against a
+// demo IdP in this one, waits until every flow has polled, and prints the
+// child's resident memory.
+func concurrentFlows(ctx context.Context, tmp string) {
+	const flows = 1000
+	idp, err := demoidp.Start(ctx, demoidp.Options{PollInterval: 2 * time.Second, Logger: slog.New(slog.DiscardHandler)})
+	check(err)
+	defer idp.Close()
+	config := writeConfig(tmp, "flows", idp.URL())
+
+	cmd := exec.CommandContext(ctx, os.Args[0])
+	cmd.Env = append(os.Environ(), flowsEnv+"="+config, "IDPLUG_BENCH_FLOWS_N="+strconv.Itoa(flows), "XDG_CACHE_HOME="+filepath.Join(tmp, "cache"))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	check(err)
+	fields := strings.Fields(string(out))
+	if len(fields) != 2 {
+		check(fmt.Errorf("the flows child printed %q", out))
+	}
+	rss, _ := strconv.Atoi(fields[0])
+	hwm, _ := strconv.Atoi(fields[1])
+	fmt.Printf("%d concurrent device flows in one process (every flow polling)\n", flows)
+	fmt.Printf("  RSS                             %5d MB\n", rss/1024)
+	fmt.Printf("  peak RSS                        %5d MB   (budget 200 MB)\n", hwm/1024)
+	fmt.Printf("  device-code polls at the IdP    %5d\n\n", idp.TokenRequests(demoidp.GrantTypeDeviceCode))
+}
+
+// runFlows is the child of concurrentFlows: it starts n logins of the
+// configuration's profile, waits until each has polled twice, and prints its
+// VmRSS and VmHWM in KiB.
+func runFlows(config string, n int) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	h, err := host.Open(ctx, host.WithConfigFile(config))
+	check(err)
+	defer h.Close()
+	var polled sync.WaitGroup
+	polled.Add(n)
+	for range n {
+		s, err := h.Session("")
+		check(err)
+		go func() {
+			var once sync.Once
+			count := 0
+			_, err := s.Login(ctx, host.LoginOptions{OnEvent: func(host.PollEvent) {
+				if count++; count == 2 {
+					once.Do(polled.Done)
+				}
+			}})
+			if ctx.Err() == nil {
+				check(err)
+			}
+		}()
+	}
+	polled.Wait()
+	fmt.Println(procStatus("VmRSS:"), procStatus("VmHWM:"))
+}
+
+// procStatus returns a field of /proc/self/status in KiB.
+func procStatus(field string) int {
+	f, err := os.Open("/proc/self/status")
+	check(err)
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), field); ok {
+			kib, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
+			return kib
+		}
+	}
+	return 0
+}
+
+func writeConfig(tmp, name, issuer string) string {
+	config := filepath.Join(tmp, name+".toml")
+	check(os.WriteFile(config, []byte(fmt.Sprintf(`
+[store]
+backend = "file"
+dir = %q
+[profiles.bench]
+provider  = "oidc"
+client_id = %q
+[profiles.bench.settings]
+issuer = %q
+`, filepath.Join(tmp, name), demoidp.ClientID, issuer)), 0o600))
+	return config
+}
