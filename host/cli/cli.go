@@ -164,6 +164,11 @@ func Main(ctx context.Context, root *cobra.Command, args []string) int {
 	var silent silentError
 	if !errors.As(err, &silent) {
 		w := root.ErrOrStderr()
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			// Ctrl-C: the cancelled request inside says nothing useful.
+			fmt.Fprintf(w, "%s: interrupted\n", root.Name())
+			return ExitFailure
+		}
 		fmt.Fprintf(w, "%s: %v\n", root.Name(), err)
 		var hint hintError
 		var usage usageError

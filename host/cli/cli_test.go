@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/idplug/idplug/host"
 	"github.com/idplug/idplug/internal/engine"
 )
@@ -141,5 +143,20 @@ func TestQRCode(t *testing.T) {
 	}
 	if strings.Trim(lines[0], "█") != "" {
 		t.Errorf("the first row is not all quiet zone: %q", lines[0])
+	}
+}
+
+func TestInterrupted(t *testing.T) {
+	var out, errOut bytes.Buffer
+	io := &IO{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
+	root := NewRootCommand(Options{IO: io})
+	root.AddCommand(&cobra.Command{Use: "wait", RunE: func(cmd *cobra.Command, _ []string) error {
+		<-cmd.Context().Done()
+		return fmt.Errorf("polling: %w", cmd.Context().Err())
+	}})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if code := Main(ctx, root, []string{"wait"}); code != ExitFailure || errOut.String() != "idplug: interrupted\n" {
+		t.Errorf("exit %d, stderr %q; want 1 and a plain 'interrupted'", code, errOut.String())
 	}
 }
