@@ -163,3 +163,43 @@ func TestInputsHaveNoNull(t *testing.T) {
 		}
 	}
 }
+
+// replay is a transport whose plugin answers every call with the same bytes:
+// whatever a broken or hostile plugin might send.
+type replay struct{ out []byte }
+
+func (r replay) Call(context.Context, sdk.Function, []byte) ([]byte, error) { return r.out, nil }
+func (replay) Close(context.Context) error                                  { return nil }
+
+// FuzzPluginOutput feeds arbitrary plugin output to every typed function:
+// the host must never panic, only return values or errors naming the plugin.
+func FuzzPluginOutput(f *testing.F) {
+	for _, seed := range []string{
+		`{"name":"x","contract_version":1,"hooks":["prepare","interpret"]}`,
+		`{"ok":{"issuer":"https://idp"}}`, `{"err":[{"setting":"url","message":"bad"}]}`,
+		`{"method":"POST","url":"https://idp/token","headers":[{"name":"a","value":"b"}],"body":"x=y"}`,
+		`{"status":400,"body":"{\"error\":\"denied\"}"}`, `{"subject":"u","groups":["a",1,null]}`,
+		`null`, `[]`, `"x"`, `{"contract_version":-1}`, `{"hooks":null}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, out []byte) {
+		ctx := context.Background()
+		p, err := New(ctx, "fuzz", "test", replay{out})
+		if err != nil {
+			var pe *Error
+			if !errors.As(err, &pe) || pe.Plugin != "fuzz" {
+				t.Fatalf("New: %v is not a *plugin.Error naming the plugin", err)
+			}
+			// Describe failed or spoke another contract: force the typed
+			// functions anyway, as a later call could.
+			p = &Plugin{name: "fuzz", c: replay{out}, info: sdk.PluginInfo{Hooks: []sdk.Hook{sdk.HookPrepare, sdk.HookInterpret}}}
+		}
+		if _, _, err := p.Configure(ctx, nil, sdk.Client{}); err != nil && !strings.Contains(err.Error(), `plugin "fuzz"`) {
+			t.Errorf("Configure: %v does not name the plugin", err)
+		}
+		p.Prepare(ctx, sdk.ExchangeTokenPoll, sdk.HTTPRequest{})
+		p.Interpret(ctx, sdk.ExchangeTokenPoll, sdk.HTTPResponse{})
+		p.Identity(ctx, nil, nil)
+	})
+}
