@@ -264,6 +264,10 @@ func (s *Session) identity(ctx context.Context, c *conn, b *store.Bundle) (*Iden
 	var userinfo sdk.Claims
 	if c.spec.Endpoints.Userinfo != "" {
 		ui, err := c.engine.Userinfo(ctx, b.AccessToken)
+		if errors.Is(err, engine.ErrTokenRejected) {
+			return nil, fmt.Errorf("%w: the identity provider no longer accepts the tokens of profile %q (%v); run `%s login --profile %s`",
+				ErrNotLoggedIn, s.profile.Name, err, s.h.opts.app, s.profile.Name)
+		}
 		if err != nil {
 			return nil, err
 		}

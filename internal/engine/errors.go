@@ -44,6 +44,10 @@ var (
 	// ErrNotSupported: the provider has no endpoint for the exchange, or
 	// (RFC 7009 §2.2.1) cannot revoke the token's type.
 	ErrNotSupported = errors.New("not supported by the provider")
+	// ErrTokenRejected: a resource of the provider (userinfo) refused the
+	// access token with 401 or invalid_token (RFC 6750 §3.1): it was revoked,
+	// or the provider forgot the session. Run login again.
+	ErrTokenRejected = errors.New("the provider rejected the access token")
 )
 
 // OAuthError is an OAuth error response (RFC 6749 §5.2, RFC 8628 §3.5,

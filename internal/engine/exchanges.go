@@ -3,7 +3,9 @@ package engine
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 
 	"golang.org/x/oauth2"
@@ -74,6 +76,10 @@ func (c *Client) Userinfo(ctx context.Context, accessToken string) (map[string]a
 	}
 	var claims map[string]any
 	if err := decode(ex, resp, &claims); err != nil {
+		var oe *OAuthError
+		if resp.Status == http.StatusUnauthorized || (errors.As(err, &oe) && oe.Code == CodeInvalidToken) {
+			return nil, fmt.Errorf("%w (%w)", ErrTokenRejected, err)
+		}
 		return nil, err
 	}
 	return claims, nil

@@ -183,10 +183,13 @@ func TestUserinfo(t *testing.T) {
 		body     string
 		want     map[string]any
 		wantCode string
+		rejected bool // the error matches ErrTokenRejected
 	}{
 		{name: "claims", status: 200, body: `{"sub":"u1","email":"u@example.com"}`, want: map[string]any{"sub": "u1", "email": "u@example.com"}},
-		{name: "refused in the header", status: 401, header: `Bearer realm="x", error="invalid_token", error_description="expired"`, wantCode: CodeInvalidToken},
-		{name: "refused in the body", status: 401, body: `{"error":"invalid_token"}`, wantCode: CodeInvalidToken},
+		{name: "refused in the header", status: 401, header: `Bearer realm="x", error="invalid_token", error_description="expired"`, wantCode: CodeInvalidToken, rejected: true},
+		{name: "refused in the body", status: 401, body: `{"error":"invalid_token"}`, wantCode: CodeInvalidToken, rejected: true},
+		{name: "refused without a reason", status: 401, rejected: true},
+		{name: "server fault", status: 500},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -207,6 +210,9 @@ func TestUserinfo(t *testing.T) {
 			var oe *OAuthError
 			if tt.wantCode != "" && (!errors.As(err, &oe) || oe.Code != tt.wantCode) {
 				t.Fatalf("Userinfo error = %v, want %s", err, tt.wantCode)
+			}
+			if errors.Is(err, ErrTokenRejected) != tt.rejected {
+				t.Errorf("Userinfo error = %v; matches ErrTokenRejected: %v, want %v", err, !tt.rejected, tt.rejected)
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("claims (-want +got):\n%s", diff)
