@@ -23,6 +23,12 @@ type Caller interface {
 	Close(ctx context.Context) error
 }
 
+// MaxMessage bounds, in bytes, a result envelope a plugin returns over any
+// transport: the contract's documents are small, and a plugin must not make
+// the host allocate without bound. A transport refuses a larger result as a
+// violation of the contract.
+const MaxMessage = 4 << 20
+
 // Plugin is a loaded provider plugin. It is safe for concurrent use when its
 // Caller is.
 type Plugin struct {

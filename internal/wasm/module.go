@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -142,10 +143,8 @@ func (m *Module) error(fn sdk.Function, err error) error {
 // errDeadline is the cause of a call's context when its deadline passes.
 var errDeadline = errors.New("call deadline exceeded")
 
-// deadline returns the context of one call: bounded by the call timeout and
-// carrying the logger hostLog writes to.
+// deadline returns the context of one call, bounded by the call timeout.
 func (m *Module) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
-	ctx = context.WithValue(ctx, loggerKey{}, m.log)
 	return context.WithTimeoutCause(ctx, m.r.opts.CallTimeout, errDeadline)
 }
 
@@ -219,6 +218,7 @@ type instance struct {
 	mod            api.Module
 	alloc, free    api.Function
 	fns            map[sdk.Function]api.Function
+	out            *output
 	stdout, stderr *lineWriter
 	stack          [2]uint64
 }
@@ -226,10 +226,13 @@ type instance struct {
 // instantiate returns a new instance of m, initialised. On error the instance
 // is returned too, for its stderr.
 func (m *Module) instantiate(ctx context.Context) (*instance, error) {
+	out := &output{log: m.log}
 	in := &instance{
-		stdout: &lineWriter{log: m.log, stream: "stdout", level: slog.LevelInfo},
-		stderr: &lineWriter{log: m.log, stream: "stderr", level: slog.LevelWarn},
+		out:    out,
+		stdout: &lineWriter{out: out, stream: "stdout", level: slog.LevelInfo},
+		stderr: &lineWriter{out: out, stream: "stderr", level: slog.LevelWarn},
 	}
+	ctx = in.begin(ctx)
 	cfg := wazero.NewModuleConfig().
 		WithName(""). // instances are anonymous: any number may coexist
 		WithStartFunctions("_initialize").
@@ -249,9 +252,17 @@ func (m *Module) instantiate(ctx context.Context) (*instance, error) {
 	return in, nil
 }
 
+// begin starts a call, or the instantiation, on in: it renews the log
+// budget and returns ctx carrying in's output for hostLog.
+func (in *instance) begin(ctx context.Context) context.Context {
+	in.stderr.first = ""
+	in.out.left = maxLogPerCall
+	return context.WithValue(ctx, outputKey{}, in.out)
+}
+
 // call runs fn over input and decodes the result envelope.
 func (in *instance) call(ctx context.Context, fn sdk.Function, input []byte) (sdk.Result, error) {
-	in.stderr.first = ""
+	ctx = in.begin(ctx)
 	var res sdk.Result
 	mem := in.mod.Memory()
 	s := in.stack[:]
@@ -268,6 +279,9 @@ func (in *instance) call(ctx context.Context, fn sdk.Function, input []byte) (sd
 		return res, err
 	}
 	ptr, size := uint32(s[0]>>32), uint32(s[0])
+	if size > plugin.MaxMessage {
+		return res, &fault{fmt.Sprintf("returned a result of %d bytes, more than the %d bytes a result may have; the plugin was stopped", size, plugin.MaxMessage), nil}
+	}
 	out, ok := mem.Read(ptr, size)
 	if !ok {
 		return res, &fault{fmt.Sprintf("returned its result at %#x+%d, outside its %d bytes of memory; the plugin was stopped", ptr, size, mem.Size()), nil}
@@ -292,12 +306,57 @@ func (in *instance) close(ctx context.Context) {
 	in.stderr.flush()
 }
 
-// maxLine is the longest line a lineWriter buffers before logging it anyway.
-const maxLine = 4 << 10
+// Bounds of what a plugin may log.
+const (
+	// maxLine is the longest record: a longer line of stdout or stderr is
+	// logged in pieces, and a longer idplug.log message is cut.
+	maxLine = 4 << 10
+	// maxLogPerCall bounds what one call, or one instantiation, logs through
+	// stdout, stderr and idplug.log together; one record says when the rest
+	// is dropped.
+	maxLogPerCall = 64 << 10
+)
 
-// lineWriter logs what a guest writes to stdout or stderr, a record per line.
+// outputKey carries the calling instance's output to hostLog.
+type outputKey struct{}
+
+// output is where an instance's records go: its stdout, its stderr and its
+// idplug.log calls share a budget that each call renews.
+type output struct {
+	log  *slog.Logger
+	left int // bytes the current call may still log
+}
+
+// record logs msg, cut to maxLine and to what is left of the budget, unless
+// the budget is spent.
+func (o *output) record(level slog.Level, msg string, args ...any) {
+	if o.left <= 0 {
+		return
+	}
+	msg = cut(msg, min(maxLine, o.left))
+	o.left -= len(msg)
+	o.log.Log(context.Background(), level, msg, args...)
+	if o.left <= 0 {
+		o.log.Warn(fmt.Sprintf("wasm: the plugin logged %d KiB in one call; the rest of its output is dropped", maxLogPerCall>>10))
+	}
+}
+
+// cut returns s, or its first n bytes and an ellipsis when it is longer,
+// not splitting a UTF-8 sequence.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// lineWriter logs what a guest writes to stdout or stderr, a record per
+// line, and a line longer than maxLine in pieces.
 type lineWriter struct {
-	log    *slog.Logger
+	out    *output
 	stream string
 	level  slog.Level
 	buf    []byte
@@ -306,27 +365,35 @@ type lineWriter struct {
 
 // Write implements io.Writer.
 func (w *lineWriter) Write(p []byte) (int, error) {
-	w.buf = append(w.buf, p...)
-	rest := w.buf
-	for {
-		line, after, ok := bytes.Cut(rest, []byte{'\n'})
-		if !ok {
+	n := len(p)
+	for len(p) > 0 {
+		if w.out.left <= 0 && w.first != "" { // nothing more to log or to quote
+			w.buf = w.buf[:0]
 			break
 		}
-		w.emit(line)
-		rest = after
+		room := maxLine - len(w.buf)
+		end := bytes.IndexByte(p[:min(len(p), room)], '\n')
+		take := end
+		if end < 0 {
+			take = min(len(p), room)
+		}
+		w.buf = append(w.buf, p[:take]...)
+		p = p[take:]
+		switch {
+		case end >= 0: // the end of a line
+			p = p[1:]
+			w.flush()
+		case len(w.buf) == maxLine: // a long line: log what it has so far
+			w.flush()
+		}
 	}
-	if len(rest) >= maxLine {
-		w.emit(rest)
-		rest = nil
-	}
-	w.buf = append(w.buf[:0], rest...)
-	return len(p), nil
+	return n, nil
 }
 
+// flush logs what w buffered.
 func (w *lineWriter) flush() {
 	w.emit(w.buf)
-	w.buf = nil
+	w.buf = w.buf[:0]
 }
 
 func (w *lineWriter) emit(line []byte) {
@@ -337,5 +404,5 @@ func (w *lineWriter) emit(line []byte) {
 	if w.first == "" {
 		w.first = s
 	}
-	w.log.Log(context.Background(), w.level, s, "stream", w.stream)
+	w.out.record(w.level, s, "stream", w.stream)
 }

@@ -23,10 +23,15 @@
 // no files, directories, environment, arguments or sockets; its clocks are
 // wazero's fake ones (plugins have no real clock) and its random source is
 // wazero's deterministic default. Each instance's linear memory is capped
-// (Options.MemoryLimit) and each call has a deadline (Options.CallTimeout),
-// enforced by wazero, which stops a guest when the call's context is done.
+// (Options.MemoryLimit), and its tables, which wazero keeps outside linear
+// memory, cannot grow past their declared size (see boundTables). A
+// plugin's instances thus hold at most MaxInstances × MemoryLimit. Each
+// call has a deadline (Options.CallTimeout), enforced by wazero, which
+// stops a guest when the call's context is done.
 // Whatever a plugin writes to stdout or stderr, and what it passes to
-// idplug.log, goes to the host's logger with the attribute plugin=<name>.
+// idplug.log, goes to the host's logger with the attribute plugin=<name>,
+// in records of at most 4 KiB and at most 64 KiB a call. A result envelope
+// is at most plugin.MaxMessage bytes.
 package wasm
 
 import (
@@ -40,6 +45,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -188,6 +194,10 @@ var exports = []struct {
 // from the cache when this module was compiled before.
 func (r *Runtime) Load(ctx context.Context, name string, wasm []byte) (*Module, error) {
 	fail := func(err error) (*Module, error) { return nil, &plugin.Error{Plugin: name, Err: err} }
+	wasm, err := boundTables(wasm)
+	if err != nil {
+		return fail(err)
+	}
 	compiled, err := r.rt.CompileModule(ctx, wasm)
 	if err != nil {
 		return fail(fmt.Errorf("not a valid WebAssembly module: %w", err))
@@ -219,7 +229,7 @@ func (m *Module) check(ctx context.Context) (*instance, error) {
 	defer cancel()
 	in, err := m.instantiate(ctx)
 	if err == nil {
-		err = in.mod.ExportedFunction(exportVersion).CallWithStack(ctx, in.stack[:])
+		err = in.mod.ExportedFunction(exportVersion).CallWithStack(in.begin(ctx), in.stack[:])
 	}
 	if err != nil {
 		in.close(ctx)
@@ -270,9 +280,6 @@ func signature(params, results []api.ValueType) string {
 	return names(params) + " -> " + names(results)
 }
 
-// loggerKey carries the calling Module's logger to hostLog.
-type loggerKey struct{}
-
 // hostLog implements idplug.log(level, ptr, len).
 func (r *Runtime) hostLog(ctx context.Context, mod api.Module, stack []uint64) {
 	level, ptr, size := uint32(stack[0]), uint32(stack[1]), uint32(stack[2])
@@ -280,11 +287,12 @@ func (r *Runtime) hostLog(ctx context.Context, mod api.Module, stack []uint64) {
 	if !ok {
 		panic(fmt.Errorf("idplug.log: the message at %#x+%d lies outside the plugin's memory", ptr, size))
 	}
-	log, ok := ctx.Value(loggerKey{}).(*slog.Logger)
+	out, ok := ctx.Value(outputKey{}).(*output)
 	if !ok {
-		log = r.opts.Logger
+		out = &output{log: r.opts.Logger, left: maxLogPerCall}
 	}
-	log.Log(ctx, slogLevel(sdk.Level(level)), string(msg))
+	// Copy no more than a record holds.
+	out.record(slogLevel(sdk.Level(level)), string(msg[:min(len(msg), maxLine+utf8.UTFMax)]))
 }
 
 // slogLevel maps the ABI's levels (0 debug … 3 error) to slog's; higher

@@ -133,6 +133,9 @@ func warm(dir string, files []string) error {
 		if err != nil {
 			return err
 		}
+		if b, err = boundTables(b); err != nil { // as Load compiles it
+			return fmt.Errorf("%s: %w", f, err)
+		}
 		if _, err := r.rt.CompileModule(ctx, b); err != nil {
 			return fmt.Errorf("%s: %w", f, err)
 		}
@@ -245,6 +248,10 @@ func TestFaults(t *testing.T) {
 		{do: "panic", want: `plugin "misbehave": configure: panic in configure: boom`}, // the stack trace goes to the debug log
 		{do: "trap", want: `plugin "misbehave": configure: crashed: wasm error: out of bounds memory access`},
 		{do: "exit", want: `plugin "misbehave": configure: exited with code 3`},
+		{do: "exit0", want: `plugin "misbehave": configure: exited with code 0`},
+		// The fake clock lets time pass at each reading, so a sleep spins
+		// instead of waiting; the deadline stops it.
+		{do: "sleep", want: `plugin "misbehave": configure: exceeded the 1s call deadline; the plugin was stopped`, is: context.DeadlineExceeded},
 		{do: "loop", want: `plugin "misbehave": configure: exceeded the 1s call deadline; the plugin was stopped`, is: context.DeadlineExceeded},
 		{do: "alloc", want: `plugin "misbehave": configure: ran out of memory under the 64 MiB ceiling: runtime: out of memory: cannot allocate 1073741824-byte block`},
 	} {
@@ -330,6 +337,38 @@ func TestLogging(t *testing.T) {
 	}
 }
 
+// TestLogFlood checks that a call cannot flood the host's log: what a call
+// logs is capped, a record at a time and in all.
+func TestLogFlood(t *testing.T) {
+	r, logs := newRuntime(t, Options{})
+	m := load(t, r, "misbehave")
+	ctx := context.Background()
+	for _, do := range []string{"flood", "biglong"} {
+		before := len(logs.String())
+		if _, err := configure(ctx, m, do); err != nil {
+			t.Fatal(err)
+		}
+		logged := logs.String()[before:]
+		if n := len(logged); n > 2*maxLogPerCall {
+			t.Errorf("%s: the call logged %d bytes, the cap is %d", do, n, maxLogPerCall)
+		}
+		for line := range strings.Lines(logged) {
+			if len(line) > maxLine+200 {
+				t.Errorf("%s: a record of %d bytes: %.100s…", do, len(line), line)
+			}
+		}
+		if do == "flood" && !strings.Contains(logged, "the rest of its output is dropped") {
+			t.Errorf("%s: no record says that output was dropped", do)
+		}
+	}
+	if _, err := configure(ctx, m, "log"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "hello through idplug.log 42") {
+		t.Errorf("the next call could not log")
+	}
+}
+
 // importsEnvFoo is a module that imports env.foo and exports
 // idplug_contract_version, returning 1.
 var importsEnvFoo = []byte("\x00asm\x01\x00\x00\x00" +
@@ -379,6 +418,10 @@ func TestCallErrors(t *testing.T) {
 	_, err := m.Call(context.Background(), sdk.FuncDescribe, []byte("{}"))
 	if want := `plugin "badptr": describe: returned its result at 0xfffffff0+64, outside its`; err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("error = %v, want %s…", err, want)
+	}
+	_, err = m.Call(context.Background(), sdk.FuncConfigure, []byte("{}"))
+	if want := `plugin "badptr": configure: returned a result of 5242880 bytes, more than the 4194304 bytes a result may have; the plugin was stopped`; err == nil || err.Error() != want {
+		t.Errorf("error = %v, want %s", err, want)
 	}
 	_, err = m.Call(context.Background(), "alloc", []byte("{}"))
 	if want := `plugin "badptr": alloc: not a function of the contract`; err == nil || err.Error() != want {
@@ -455,7 +498,7 @@ func TestClose(t *testing.T) {
 
 func TestLineWriter(t *testing.T) {
 	logs := &logBuffer{}
-	w := &lineWriter{log: slog.New(slog.NewTextHandler(logs, nil)), stream: "stdout"}
+	w := &lineWriter{out: &output{log: slog.New(slog.NewTextHandler(logs, nil)), left: maxLogPerCall}, stream: "stdout"}
 	for _, s := range []string{"one\ntw", "o\n\n", "three", strings.Repeat("x", maxLine)} {
 		w.Write([]byte(s))
 	}
@@ -467,7 +510,8 @@ func TestLineWriter(t *testing.T) {
 		msg, _, _ = strings.Cut(msg, " stream=")
 		got = append(got, msg)
 	}
-	want := []string{"one", "two", "three" + strings.Repeat("x", maxLine), "four"}
+	// A line longer than maxLine is logged in pieces of maxLine bytes.
+	want := []string{"one", "two", "three" + strings.Repeat("x", maxLine-5), "xxxxxfour"}
 	if !slices.Equal(got, want) {
 		t.Errorf("lines = %.40q, want %.40q", got, want)
 	}
@@ -520,5 +564,51 @@ func BenchmarkLoadWarm(b *testing.B) {
 		r, _ := newRuntime(b, Options{CacheDir: dir})
 		newPlugin(b, load(b, r, "oidc"))
 		r.Close(context.Background())
+	}
+}
+
+// growsTable is a module with a table of no elements and no maximum whose
+// idplug_contract_version returns table.grow(ref.null func, 1) + 2: 1 when
+// the host refuses the growth, 2 when it grants it.
+var growsTable = []byte("\x00asm\x01\x00\x00\x00" +
+	"\x01\x05\x01\x60\x00\x01\x7f" + // type: () -> i32
+	"\x03\x02\x01\x00" + // function 0: type 0
+	"\x04\x04\x01\x70\x00\x00" + // table: funcref, min 0, no max
+	"\x07\x1b\x01\x17idplug_contract_version\x00\x00" +
+	"\x0a\x0e\x01\x0c\x00\xd0\x70\x41\x01\xfc\x0f\x00\x41\x02\x6a\x0b")
+
+// TestTablesCannotGrow checks that a plugin cannot make the host allocate
+// past its memory ceiling through tables, whose elements wazero keeps in
+// the host's memory: at one table.grow instruction, a table without a
+// maximum could take 8 bytes per element, up to 2^32 elements.
+func TestTablesCannotGrow(t *testing.T) {
+	r, _ := newRuntime(t, Options{})
+	_, err := r.Load(context.Background(), "grows", growsTable)
+	// The version call returns 1, so loading goes on to find idplug_alloc
+	// missing.
+	if want := `plugin "grows": not an idplug plugin: missing export idplug_alloc`; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("error = %v, want %s…: the table grew", err, want)
+	}
+
+	huge := bytes.Replace(growsTable, []byte("\x04\x04\x01\x70\x00\x00"), []byte("\x04\x07\x01\x70\x00\x80\x80\x80\x01"), 1) // min 2^21
+	_, err = r.Load(context.Background(), "huge", huge)
+	if want := `plugin "huge": its tables may hold 2097152 elements, more than the 1048576 a plugin may have`; err == nil || err.Error() != want {
+		t.Errorf("error = %v, want %s", err, want)
+	}
+
+	for _, tc := range []struct{ in, want string }{
+		{"\x01\x70\x00\x05", "\x01\x70\x01\x05\x05"},                                         // min 5 → min 5 max 5
+		{"\x01\x70\x01\x05\x09", "\x01\x70\x01\x05\x09"},                                     // a declared maximum stays
+		{"\x02\x70\x00\x80\x01\x6f\x00\x00", "\x02\x70\x01\x80\x01\x80\x01\x6f\x01\x00\x00"}, // two tables, a 2-byte LEB
+	} {
+		got, _, err := boundTableSection([]byte(tc.in))
+		if err != nil || string(got) != tc.want {
+			t.Errorf("boundTableSection(%x) = %x, %v; want %x", tc.in, got, err, tc.want)
+		}
+	}
+	for _, in := range []string{"\x01\x70\x02\x00\x00", "\x01\x64\x70\x00\x00", "\x01\x70\x00", "\x01\x70\x00\x00\x00"} {
+		if _, _, err := boundTableSection([]byte(in)); err != errTableType {
+			t.Errorf("boundTableSection(%x): %v, want errTableType", in, err)
+		}
 	}
 }

@@ -1,4 +1,5 @@
 // Command badptr is a test plugin written without the SDK whose functions
+// break the ABI: configure returns a result envelope of 5 MiB, the others
 // return results outside its linear memory.
 package main
 
@@ -22,8 +23,21 @@ const outside = 0xfffffff0<<32 | 64
 //go:wasmexport idplug_describe
 func describe(uint32, uint32) uint64 { return outside }
 
+// big is a well-formed envelope larger than a result may be.
+var big = func() []byte {
+	b := make([]byte, 5<<20)
+	for i := range b {
+		b[i] = 'x'
+	}
+	copy(b, `{"ok":"`)
+	copy(b[len(b)-2:], `"}`)
+	return b
+}()
+
 //go:wasmexport idplug_configure
-func configure(uint32, uint32) uint64 { return outside }
+func configure(uint32, uint32) uint64 {
+	return uint64(uintptr(unsafe.Pointer(&big[0])))<<32 | uint64(len(big))
+}
 
 //go:wasmexport idplug_prepare
 func prepare(uint32, uint32) uint64 { return outside }

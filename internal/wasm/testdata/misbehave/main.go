@@ -7,6 +7,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -38,6 +39,18 @@ func (provider) Configure(settings map[string]string, _ sdk.Client) (sdk.Provide
 		}
 	case "alloc":
 		sink = make([]byte, 1<<30)
+	case "exit0":
+		os.Exit(0)
+	case "sleep": // spins: the fake clock advances 1 ms at each reading
+		time.Sleep(time.Hour)
+	case "flood": // floods stdout
+		line := strings.Repeat("y", 1<<10) + "\n"
+		for range 16 << 10 {
+			os.Stdout.WriteString(line)
+		}
+	case "biglong": // writes long lines to stderr and idplug.log
+		os.Stderr.WriteString(strings.Repeat("z", 8<<20))
+		sdk.Logf(sdk.LevelError, "%s", strings.Repeat("w", 8<<20))
 	case "log":
 		fmt.Println("hello on stdout")
 		fmt.Fprintln(os.Stderr, "hello on stderr")
