@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"syscall"
 )
@@ -16,15 +17,30 @@ import (
 // between checking a pinned digest and executing.
 //
 // On Linux the copy is a sealed memfd (memfd_create with F_SEAL_WRITE and
-// friends), executed through /proc/self/fd; it lives in memory and vanishes
-// with the process. Elsewhere, or when memfds are unavailable, it is a
-// read-only file in a fresh 0700 directory, removed by Close.
+// friends), which a child receives as its descriptor 3 and executes as
+// /proc/self/fd/3; it lives in memory and vanishes with the process.
+// Elsewhere, or when memfds are unavailable, it is a read-only file in a
+// fresh 0700 directory, removed by Close.
 type Executable struct {
 	source string // the file the bytes were read from
 	sum    [sha256.Size]byte
-	path   string   // what to execute
-	keep   *os.File // holds the memfd open, or nil
+	path   string   // the private copy, or "" for a memfd
+	keep   *os.File // a read-only descriptor of the memfd, or nil
 	dir    string   // the private directory of a copy, or ""
+}
+
+// command makes cmd execute the copy. A memfd is handed to the child as
+// its descriptor 3, open across exec, and executed by that number: an
+// interpreter that a #! line names opens the script by the path executed,
+// after exec closed the descriptors it was not given. (The plugin keeps
+// that read-only descriptor of its own executable.)
+func (e *Executable) command(cmd *exec.Cmd) {
+	if e.keep == nil {
+		cmd.Path = e.path
+		return
+	}
+	cmd.ExtraFiles = []*os.File{e.keep}
+	cmd.Path = "/proc/self/fd/3"
 }
 
 // Copy reads the executable at path into a private, immutable copy,

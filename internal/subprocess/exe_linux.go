@@ -24,8 +24,8 @@ func memfd(e *Executable) (*os.File, error) {
 	return os.NewFile(uintptr(fd), name), nil
 }
 
-// seal makes the memfd f immutable and points e at a read-only descriptor
-// of it; the caller closes f.
+// seal makes the memfd f immutable and has e keep a read-only descriptor
+// of it; the caller closes f, since execve refuses a file open for writing.
 func seal(e *Executable, f *os.File) error {
 	const seals = unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
 	if _, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, seals); err != nil {
@@ -34,22 +34,10 @@ func seal(e *Executable, f *os.File) error {
 	if err := f.Chmod(0o500); err != nil {
 		return err
 	}
-	// execve refuses a file open for writing: keep a read-only descriptor,
-	// numbered above stdin, stdout and stderr, onto which a child's are
-	// dup'ed before it executes the path.
 	ro, err := unix.Open(fmt.Sprintf("/proc/self/fd/%d", f.Fd()), unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return err
 	}
-	if ro < 3 {
-		high, err := unix.FcntlInt(uintptr(ro), unix.F_DUPFD_CLOEXEC, 3)
-		unix.Close(ro)
-		if err != nil {
-			return err
-		}
-		ro = high
-	}
 	e.keep = os.NewFile(uintptr(ro), f.Name())
-	e.path = fmt.Sprintf("/proc/self/fd/%d", ro)
 	return nil
 }

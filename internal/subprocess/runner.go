@@ -36,7 +36,7 @@ var _ runner.Runner = (*proc)(nil)
 
 // newProc prepares cmd, which go-plugin built, to run exe.
 func newProc(name string, exe *Executable, cmd *exec.Cmd, socketDir string) (*proc, error) {
-	cmd.Path = exe.path
+	exe.command(cmd)
 	cmd.Args = []string{exe.source}
 	cmd.Stdin = nil // go-plugin hands over the host's stdin; a plugin gets none
 	cmd.SysProcAttr = sysProcAttr()

@@ -14,6 +14,11 @@
 // the attribute plugin=<name>. On Linux the kernel kills the process when
 // the host dies; elsewhere sdk.Main exits when its parent is gone.
 //
+// A subprocess plugin is not sandboxed: it is a native process with the
+// host user's privileges, its files and its network. Only the pin, a clean
+// environment and the process's lifetime are the host's to enforce, so
+// only executables trusted like the host itself belong in a configuration.
+//
 // One process serves all of a plugin's calls, concurrently: a provider is
 // stateless and its methods may run in parallel. Each call has a deadline
 // (Options.CallTimeout). A process that crashes, misses the deadline or
@@ -39,6 +44,7 @@ import (
 	goplugin "github.com/hashicorp/go-plugin"
 	"github.com/hashicorp/go-plugin/runner"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/idplug/idplug/internal/plugin"
@@ -54,9 +60,6 @@ const (
 	// go-plugin handshake. A plugin starts in milliseconds; this only stops
 	// one that never says hello.
 	DefaultStartTimeout = 10 * time.Second
-	// maxMessage bounds a result envelope: the contract's documents are
-	// small, and a plugin must not make the host allocate without bound.
-	maxMessage = 4 << 20
 )
 
 // ErrClosed is wrapped by the error of a call on a closed Plugin.
@@ -262,7 +265,7 @@ func (p *Plugin) start(ctx context.Context) (*process, error) {
 		Logger:           newLogger(p.log, p.name, pr.stderr),
 		SyncStdout:       lines(p.log, "stdout", slog.LevelInfo, nil),
 		SyncStderr:       lines(p.log, "stderr", slog.LevelWarn, pr.stderr),
-		GRPCDialOptions:  []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessage))},
+		GRPCDialOptions:  []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(plugin.MaxMessage))},
 		RunnerFunc: func(_ hclog.Logger, cmd *exec.Cmd, socketDir string) (runner.Runner, error) {
 			r, err := newProc(p.name, p.exe, cmd, socketDir)
 			if err != nil {
@@ -331,6 +334,8 @@ func (p *Plugin) failure(ctx context.Context, err error, pr *process) error {
 		return fmt.Errorf("exceeded the %v call deadline; the plugin was stopped: %w", p.opts.CallTimeout, context.DeadlineExceeded)
 	case ctx.Err() != nil:
 		return fmt.Errorf("the call was abandoned (%w); the plugin was stopped", ctx.Err())
+	case status.Code(err) == codes.ResourceExhausted: // the client refused the response
+		return fmt.Errorf("returned a result larger than the %d bytes a result may have; the plugin was stopped", plugin.MaxMessage)
 	}
 	how := ended(pr)
 	if how == "" {

@@ -130,6 +130,43 @@ func TestCrashRestarts(t *testing.T) {
 	gone(t, second)
 }
 
+func TestResultTooLarge(t *testing.T) {
+	p, err := start(t, "acme", misbehave["misbehave"], subprocess.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := p.PID()
+	begin := time.Now()
+	_, err = configure(t, p, "bigout")
+	wantError(t, err, sdk.FuncConfigure, "returned a result larger than the 4194304 bytes a result may have; the plugin was stopped")
+	if took := time.Since(begin); took > 300*time.Millisecond {
+		t.Errorf("the call took %v", took)
+	}
+	gone(t, first)
+	if _, err := configure(t, p, ""); err != nil {
+		t.Fatalf("the call after: %v", err)
+	}
+}
+
+// TestScript runs a plugin that is a script: its interpreter, named by the
+// #! line, opens the script by the path the host executed.
+func TestScript(t *testing.T) {
+	if _, err := os.Stat("/bin/sh"); err != nil {
+		t.Skip("no /bin/sh")
+	}
+	path := filepath.Join(t.TempDir(), "script")
+	if err := os.WriteFile(path, []byte("#!/bin/sh\nexec "+misbehave["misbehave"]+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p, err := start(t, "acme", path, subprocess.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := configure(t, p, ""); err != nil || out.OK == nil {
+		t.Fatalf("configure: %+v, %v", out, err)
+	}
+}
+
 func TestDeadlineKills(t *testing.T) {
 	p, err := start(t, "acme", misbehave["misbehave"], subprocess.Options{CallTimeout: 300 * time.Millisecond})
 	if err != nil {

@@ -8,7 +8,7 @@
 //   - badversion: serves contract version 2;
 //   - unregistered: calls sdk.Main without a registered provider;
 //   - anything else: serves a provider whose configure misbehaves as its
-//     "mode" setting says (crash, exit, hang, panic, log, env).
+//     "mode" setting says (crash, exit, hang, panic, log, env, bigout).
 package main
 
 import (
@@ -53,7 +53,7 @@ type provider struct{}
 
 func (provider) Describe() sdk.PluginInfo {
 	return sdk.PluginInfo{Name: "misbehave", Version: "1.0.0", Summary: "Misbehaves on request",
-		Settings: []sdk.SettingSpec{{Name: "mode", Type: sdk.SettingString, Help: "crash, exit, hang, panic, log or env"}}}
+		Settings: []sdk.SettingSpec{{Name: "mode", Type: sdk.SettingString, Help: "crash, exit, hang, panic, log, env or bigout"}}}
 }
 
 func (provider) Configure(settings map[string]string, _ sdk.Client) (sdk.ProviderSpec, []sdk.ConfigError) {
@@ -71,6 +71,8 @@ func (provider) Configure(settings map[string]string, _ sdk.Client) (sdk.Provide
 		sdk.Logf(sdk.LevelWarn, "a warning from the plugin")
 		fmt.Fprintln(os.Stderr, "a line on stderr")
 		fmt.Println("a line on stdout")
+	case "bigout": // a result larger than a message may be
+		return sdk.ProviderSpec{Issuer: strings.Repeat("x", 5<<20)}, nil
 	case "env":
 		devnull, _ := os.Stat(os.DevNull)
 		stdin, err := os.Stdin.Stat()
