@@ -29,7 +29,8 @@ func (l Level) String() string {
 }
 
 // Logf writes a message to the host's log through the contract's only
-// import. Never log tokens or other secrets.
+// import. Never log tokens or other secrets. A WebAssembly host cuts a
+// message at 4 KiB and drops what one call logs past 64 KiB.
 func Logf(level Level, format string, args ...any) {
 	logf(level, fmt.Sprintf(format, args...))
 }
