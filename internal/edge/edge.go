@@ -137,7 +137,9 @@ func loadCAs(file string) (*x509.CertPool, error) {
 func (e *Edge) Client() *http.Client { return e.client }
 
 // Allow adds the origins of urls to the allowlist; empty strings are skipped,
-// so a provider spec's endpoints can be passed as they are. Call it with the
+// so a provider spec's endpoints can be passed as they are. A URL must be
+// https, or http on a loopback host (localhost, 127.0.0.0/8, ::1): tokens
+// never cross the network in clear text. Call it with the
 // endpoints configure returned (and the discovery URL) before discovery, and
 // again with the discovered endpoints after.
 func (e *Edge) Allow(urls ...string) error {
@@ -153,6 +155,9 @@ func (e *Edge) Allow(urls ...string) error {
 		o, err := Origin(u)
 		if err != nil {
 			return fmt.Errorf("endpoint of provider %q: %w", e.provider, err)
+		}
+		if strings.EqualFold(u.Scheme, "http") && !sdk.IsLoopback(strings.ToLower(u.Hostname())) {
+			return fmt.Errorf("endpoint %s of provider %q: http:// is accepted only for loopback hosts; the provider must use https", redactURL(u), e.provider)
 		}
 		add = append(add, o)
 	}
@@ -183,9 +188,9 @@ func Origin(u *url.URL) (string, error) {
 	port := u.Port()
 	switch {
 	case scheme != "http" && scheme != "https":
-		return "", fmt.Errorf("%q is not an http or https URL", u.Redacted())
+		return "", fmt.Errorf("%q is not an http or https URL", redactURL(u))
 	case u.Hostname() == "":
-		return "", fmt.Errorf("%q has no host", u.Redacted())
+		return "", fmt.Errorf("%q has no host", redactURL(u))
 	case port == "" && scheme == "https":
 		port = "443"
 	case port == "":
@@ -210,10 +215,10 @@ func (e *Edge) check(u *url.URL) error {
 
 func (e *Edge) checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) >= maxRedirects {
-		return fmt.Errorf("stopped after %d redirects from %s", maxRedirects, via[0].URL.Redacted())
+		return fmt.Errorf("stopped after %d redirects from %s", maxRedirects, redactURL(via[0].URL))
 	}
 	if err := e.check(req.URL); err != nil {
-		return fmt.Errorf("refusing the redirect from %s: %w", via[len(via)-1].URL.Redacted(), err)
+		return fmt.Errorf("refusing the redirect from %s: %w", redactURL(via[len(via)-1].URL), err)
 	}
 	return nil
 }

@@ -245,3 +245,61 @@ func TestAllowSpec(t *testing.T) {
 		t.Error("a file URL was allowed")
 	}
 }
+
+// TestAllowHTTPOnlyOnLoopback: an endpoint in clear text is refused unless
+// it is on the local machine.
+func TestAllowHTTPOnlyOnLoopback(t *testing.T) {
+	for _, ok := range []string{"http://127.0.0.1:8080/token", "http://localhost/x", "HTTP://LocalHost:9/x", "http://[::1]:80/", "https://idp.example/token"} {
+		if err := newEdge(t, nil).Allow(ok); err != nil {
+			t.Errorf("Allow(%q) = %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"http://idp.example/token", "http://10.0.0.1/token", "http://localhost.evil.example/", "http://127.0.0.1.nip.io/"} {
+		e := newEdge(t, nil)
+		err := e.Allow(bad)
+		if err == nil || !strings.Contains(err.Error(), "loopback") {
+			t.Errorf("Allow(%q) = %v, want a refusal naming loopback", bad, err)
+		}
+		if len(e.origins) != 0 {
+			t.Errorf("Allow(%q) allowed %q", bad, e.origins)
+		}
+	}
+}
+
+// TestRedirectErrorHidesSecrets: a refused redirect of a request that
+// carries a secret in its query does not quote the secret.
+func TestRedirectErrorHidesSecrets(t *testing.T) {
+	foreign, _ := server(t, func(w http.ResponseWriter, r *http.Request) {})
+	home, _ := server(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, foreign.URL+"/x", http.StatusTemporaryRedirect)
+	})
+	e := newEdge(t, nil, home.URL)
+	_, err := e.Client().Get(home.URL + "/token?device_code=SECRET-DC&access_token=SECRET-AT")
+	if !errors.Is(err, ErrNotAllowed) {
+		t.Fatalf("error = %v, want ErrNotAllowed", err)
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		ue.URL = RedactURL(ue.URL)
+	}
+	if strings.Contains(err.Error(), "SECRET") {
+		t.Errorf("error shows a secret: %v", err)
+	}
+}
+
+func TestRedactJWT(t *testing.T) {
+	const jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1MSJ9.c2ln-_"
+	tests := []struct{ in, want string }{
+		{`{"accessToken":"` + jwt + `"}`, `{"accessToken":"[redacted]"}`},
+		{"bearer " + jwt + " was refused", "bearer [redacted] was refused"},
+		{"an eyJ in prose.", "an eyJ in prose."},
+	}
+	for _, tt := range tests {
+		if got := Redact(tt.in); got != tt.want {
+			t.Errorf("Redact(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	if got, want := RedactURL("https://idp.example/cb?x="+jwt+"&refresh_token=r"), "https://idp.example/cb?x=[redacted]&refresh_token=[redacted]"; got != want {
+		t.Errorf("RedactURL = %q, want %q", got, want)
+	}
+}

@@ -17,18 +17,41 @@ var (
 	formSecret = regexp.MustCompile(`(^|[&?])(` + secretKeys + `)=[^&]*`)
 	// A JSON member with a string value, also when cut off by truncation.
 	jsonSecret = regexp.MustCompile(`("(?:` + secretKeys + `)"\s*:\s*)"(?:[^"\\]|\\.)*"?`)
+	// A JWT (an ID token, or an access or refresh token of many providers)
+	// wherever it is, also under a key that is not in secretKeys: a
+	// base64url JOSE header, which starts with "eyJ" ('{"'), and at least
+	// one more dot-separated part.
+	jwtSecret = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]*)*`)
 )
 
 // redact replaces the values of secretKeys in s, whether s is form-encoded,
-// JSON or the truncated head of either; other text is kept as it is.
+// JSON or the truncated head of either, and any JWT; other text is kept as
+// it is.
 func redact(s string) string {
 	s = formSecret.ReplaceAllString(s, "${1}${2}="+redacted)
-	return jsonSecret.ReplaceAllString(s, `${1}"`+redacted+`"`)
+	s = jsonSecret.ReplaceAllString(s, `${1}"`+redacted+`"`)
+	return jwtSecret.ReplaceAllString(s, redacted)
 }
+
+// Redact returns s with the secrets a log or an error must not show
+// replaced by "[redacted]": the values of the form, query and JSON keys of
+// tokens, codes and client secrets, and any JWT.
+func Redact(s string) string { return redact(s) }
 
 // redactURL returns u for a log: query secrets and any password removed.
 func redactURL(u *url.URL) string {
 	c := *u
 	c.RawQuery = redact(c.RawQuery)
 	return c.Redacted()
+}
+
+// RedactURL returns the URL raw fit for an error or a log: its query
+// secrets and any password removed. Text that does not parse as a URL is
+// passed through Redact.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return redact(raw)
+	}
+	return redactURL(u)
 }
