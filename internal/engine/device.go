@@ -51,9 +51,10 @@ func (c *Client) DeviceAuth(ctx context.Context) (*oauth2.DeviceAuthResponse, er
 	}
 	resp, err := c.post(ctx, ex, c.spec.Endpoints.DeviceAuthorization, form)
 	if err != nil {
-		return nil, err
+		return nil, c.hide(err)
 	}
-	return parseDeviceAuth(resp, c.clock.Now())
+	da, err := parseDeviceAuth(resp, c.clock.Now())
+	return da, c.hide(err)
 }
 
 // PollEventKind says what a poll found.
@@ -160,7 +161,8 @@ func (c *Client) pollOnce(ctx context.Context, deviceCode string) (*oauth2.Token
 		"device_code": {deviceCode},
 	})
 	if err != nil {
-		return nil, err
+		return nil, c.hide(err, deviceCode)
 	}
-	return parseToken(ex, resp, c.clock.Now())
+	tok, err := parseToken(ex, resp, c.clock.Now())
+	return tok, c.hide(err, deviceCode)
 }

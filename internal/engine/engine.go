@@ -40,6 +40,7 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 
+	"github.com/idplug/idplug/internal/edge"
 	"github.com/idplug/idplug/sdk"
 )
 
@@ -145,6 +146,63 @@ var signingAlgs = []string{
 	oidc.PS256, oidc.PS384, oidc.PS512, oidc.EdDSA,
 }
 
+// minSecret is the shortest secret that hide looks for: shorter strings
+// would hide ordinary words of a message.
+const minSecret = 8
+
+// hide removes from err, which a provider's answer to a request carrying
+// secrets caused, every copy of those secrets and of the client's
+// credentials: some providers echo what they were sent in
+// error_description. It changes the *OAuthError or *netError inside err
+// in place, so err must not have been wrapped with %v or a message yet.
+func (c *Client) hide(err error, secrets ...string) error {
+	if err == nil {
+		return nil
+	}
+	secrets = append(secrets, c.client.ClientSecret)
+	if c.spec.AuthStyle == sdk.AuthBasic {
+		r := http.Request{Header: http.Header{}}
+		r.SetBasicAuth(url.QueryEscape(c.client.ClientID), url.QueryEscape(c.client.ClientSecret))
+		_, cred, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		secrets = append(secrets, cred)
+	}
+	var pairs []string
+	for _, s := range secrets {
+		if len(s) < minSecret {
+			continue
+		}
+		pairs = append(pairs, s, redactedText)
+		if q := url.QueryEscape(s); q != s {
+			pairs = append(pairs, q, redactedText)
+		}
+	}
+	if len(pairs) == 0 {
+		return err
+	}
+	r := strings.NewReplacer(pairs...)
+	var oe *OAuthError
+	if errors.As(err, &oe) {
+		oe.Description, oe.URI = r.Replace(oe.Description), r.Replace(oe.URI)
+	}
+	var ne *netError
+	if errors.As(err, &ne) {
+		if msg := ne.err.Error(); r.Replace(msg) != msg {
+			ne.err = &hidden{msg: r.Replace(msg), err: ne.err}
+		}
+	}
+	return err
+}
+
+// hidden is an error whose message had secrets removed; it still unwraps
+// to the original, so that errors.Is and errors.As see through it.
+type hidden struct {
+	msg string
+	err error
+}
+
+func (e *hidden) Error() string { return e.msg }
+func (e *hidden) Unwrap() error { return e.err }
+
 // extra returns the spec's extra parameters of exchange ex.
 func (c *Client) extra(ex sdk.Exchange, v url.Values) url.Values {
 	for _, p := range c.spec.ExtraParams {
@@ -221,6 +279,12 @@ func send(ctx context.Context, hc *http.Client, hooks Hooks, ex sdk.Exchange, re
 	}
 	hresp, err := hc.Do(hreq)
 	if err != nil {
+		// The URL may carry secrets in its query (a plugin's Prepare may
+		// move the form there).
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = edge.RedactURL(ue.URL)
+		}
 		return sdk.HTTPResponse{}, &netError{exchange: ex, err: err}
 	}
 	defer hresp.Body.Close()

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/idplug/idplug/internal/edge"
 	"github.com/idplug/idplug/sdk"
@@ -59,6 +62,42 @@ type OAuthError struct {
 	Code        string       // "error"
 	Description string       // "error_description", may be empty
 	URI         string       // "error_uri", may be empty
+}
+
+// newOAuthError returns the *OAuthError of an answer, its provider's text
+// made safe to show (see providerText).
+func newOAuthError(ex sdk.Exchange, status int, code, description, uri string) *OAuthError {
+	return &OAuthError{Exchange: ex, Status: status, Code: providerText(code),
+		Description: providerText(description), URI: providerText(uri)}
+}
+
+// redactedText replaces a secret in an error message.
+const redactedText = "[redacted]"
+
+// maxText bounds the provider's text (error, error_description, error_uri)
+// that an error quotes.
+const maxText = 300
+
+// providerText makes text from a provider fit to quote in an error that
+// reaches a terminal or a log: control characters (terminal escape
+// sequences among them) become spaces, tokens are redacted and the text is
+// cut to maxText bytes.
+func providerText(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			return ' '
+		}
+		return r
+	}, s)
+	s = edge.Redact(s)
+	if len(s) > maxText {
+		cut := maxText
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return s
 }
 
 // Error implements error. It says what to do when the code says it.

@@ -28,11 +28,11 @@ func (c *Client) Refresh(ctx context.Context, refreshToken string) (*oauth2.Toke
 		"refresh_token": {refreshToken},
 	})
 	if err != nil {
-		return nil, err
+		return nil, c.hide(err, refreshToken)
 	}
 	tok, err := parseToken(ex, resp, c.clock.Now())
 	if err != nil {
-		return nil, err
+		return nil, c.hide(err, refreshToken)
 	}
 	if tok.RefreshToken == "" {
 		tok.RefreshToken = refreshToken
@@ -56,9 +56,9 @@ func (c *Client) Revoke(ctx context.Context, token, hint string) error {
 	}
 	resp, err := c.post(ctx, ex, c.spec.Endpoints.Revocation, form)
 	if err != nil {
-		return err
+		return c.hide(err, token)
 	}
-	return answerError(ex, resp)
+	return c.hide(answerError(ex, resp), token)
 }
 
 // Userinfo fetches the user's claims with an access token (OpenID Connect
@@ -72,10 +72,10 @@ func (c *Client) Userinfo(ctx context.Context, accessToken string) (map[string]a
 	}
 	resp, err := c.get(ctx, ex, c.spec.Endpoints.Userinfo, sdk.Header{Name: "Authorization", Value: "Bearer " + accessToken})
 	if err != nil {
-		return nil, err
+		return nil, c.hide(err, accessToken)
 	}
 	var claims map[string]any
-	if err := decode(ex, resp, &claims); err != nil {
+	if err := c.hide(decode(ex, resp, &claims), accessToken); err != nil {
 		var oe *OAuthError
 		if resp.Status == http.StatusUnauthorized || (errors.As(err, &oe) && oe.Code == CodeInvalidToken) {
 			return nil, fmt.Errorf("%w (%w)", ErrTokenRejected, err)
@@ -87,8 +87,9 @@ func (c *Client) Userinfo(ctx context.Context, accessToken string) (map[string]a
 
 // VerifyIDToken verifies a raw ID token (OpenID Connect Core 1.0 §3.1.3.7):
 // its signature against the provider's JWKS (fetched through the edge and
-// cached), iss equal to the spec's issuer, aud containing the client_id, and
-// exp not passed by the Client's clock. It returns the token's claims. The
+// cached), iss equal to the spec's issuer, aud containing the client_id, azp
+// (required when aud names several) equal to the client_id, and exp not
+// passed by the Client's clock. It returns the token's claims. The
 // error matches ErrNotSupported when the spec has no issuer or JWKS endpoint.
 func (c *Client) VerifyIDToken(ctx context.Context, raw string) (map[string]any, error) {
 	if c.verifier == nil {
@@ -101,6 +102,15 @@ func (c *Client) VerifyIDToken(ctx context.Context, raw string) (map[string]any,
 	var claims map[string]any
 	if err := tok.Claims(&claims); err != nil {
 		return nil, fmt.Errorf("reading the ID token's claims: %w", err)
+	}
+	// §3.1.3.7 items 4 and 5: a token for several audiences names the
+	// party it was issued to, and that party must be this client.
+	azp, ok := claims["azp"]
+	switch {
+	case ok && azp != any(c.client.ClientID):
+		return nil, fmt.Errorf("the provider's ID token was issued to another client (azp %q, not %q); check client_id of the profile", fmt.Sprint(azp), c.client.ClientID)
+	case !ok && len(tok.Audience) > 1:
+		return nil, fmt.Errorf("the provider's ID token is for several audiences %q but names no authorized party (azp); refusing it", tok.Audience)
 	}
 	return claims, nil
 }

@@ -241,7 +241,7 @@ func TestVerifyIDToken(t *testing.T) {
 		raw     string
 		wantErr bool
 	}{
-		{name: "valid", raw: sign(fmt.Sprintf(`{"iss":"ISS","aud":["other","cli"],"sub":"u1","exp":%d}`, exp))},
+		{name: "valid", raw: sign(fmt.Sprintf(`{"iss":"ISS","aud":["other","cli"],"azp":"cli","sub":"u1","exp":%d}`, exp))},
 		{name: "other audience", raw: sign(fmt.Sprintf(`{"iss":"ISS","aud":"other","sub":"u1","exp":%d}`, exp)), wantErr: true},
 		{name: "other issuer", raw: sign(fmt.Sprintf(`{"iss":"https://evil.example","aud":"cli","sub":"u1","exp":%d}`, exp)), wantErr: true},
 		{name: "expired", raw: sign(fmt.Sprintf(`{"iss":"ISS","aud":"cli","sub":"u1","exp":%d}`, t0.Add(-time.Hour).Unix())), wantErr: true},

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"math"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -68,12 +67,12 @@ func answerError(ex sdk.Exchange, resp sdk.HTTPResponse) error {
 	status := int(resp.Status)
 	var eb errorBody
 	if json.Unmarshal([]byte(resp.Body), &eb) == nil && eb.Error != "" {
-		return &OAuthError{Exchange: ex, Status: status, Code: eb.Error, Description: eb.Description, URI: eb.URI}
+		return newOAuthError(ex, status, eb.Error, eb.Description, eb.URI)
 	}
 	if status == http.StatusUnauthorized {
 		for _, h := range resp.Headers {
 			if m := bearerError.FindStringSubmatch(h.Value); m != nil && strings.EqualFold(h.Name, "WWW-Authenticate") {
-				return &OAuthError{Exchange: ex, Status: status, Code: m[1]}
+				return newOAuthError(ex, status, m[1], "", "")
 			}
 		}
 	}
@@ -164,17 +163,18 @@ func parseDeviceAuth(resp sdk.HTTPResponse, now time.Time) (*oauth2.DeviceAuthRe
 		return nil, bad("no device_code")
 	case da.UserCode == "":
 		return nil, bad("no user_code")
+	case providerText(da.UserCode) != da.UserCode:
+		return nil, bad("a user_code with control characters or a token in it")
 	case !webURL(da.VerificationURI):
-		return nil, bad("no http(s) verification_uri")
+		return nil, bad("no https verification_uri (http only on a loopback host)")
 	case da.VerificationURIComplete != "" && !webURL(da.VerificationURIComplete):
-		return nil, bad("a verification_uri_complete that is not http(s)")
+		return nil, bad("a verification_uri_complete that is not https (http only on a loopback host)")
 	}
 	return da, nil
 }
 
-// webURL reports whether s is an absolute http or https URL, the only kind
-// a user is sent to.
+// webURL reports whether s is a URL a user may be sent to: an absolute https
+// URL, or http on a loopback host, printable as it is.
 func webURL(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
+	return secureURL(s) && providerText(s) == s
 }

@@ -81,6 +81,10 @@ func TestParseDeviceAuth(t *testing.T) {
 		{name: "no device code", body: `{"user_code":"U","verification_uri":"https://i/a"}`, wantErr: "device_code"},
 		{name: "no user code", body: `{"device_code":"D","verification_uri":"https://i/a"}`, wantErr: "user_code"},
 		{name: "script URI", body: `{"device_code":"D","user_code":"U","verification_uri":"javascript:alert(1)"}`, wantErr: "verification_uri"},
+		{name: "http URI off loopback", body: `{"device_code":"D","user_code":"U","verification_uri":"http://idp.example/a"}`, wantErr: "verification_uri"},
+		{name: "http URI complete off loopback", body: `{"device_code":"D","user_code":"U","verification_uri":"https://i/a","verification_uri_complete":"http://i/a?c=U"}`, wantErr: "verification_uri_complete"},
+		{name: "escape sequence in the user code", body: `{"device_code":"D","user_code":"U\u001b]8;;https://evil/\u0007","verification_uri":"https://i/a"}`, wantErr: "user_code"},
+		{name: "C1 control in the URI", body: `{"device_code":"D","user_code":"U","verification_uri":"https://i/a\u009b2J"}`, wantErr: "verification_uri"},
 		{name: "file URI complete", body: `{"device_code":"D","user_code":"U","verification_uri":"https://i/a","verification_uri_complete":"file:///etc/passwd"}`, wantErr: "verification_uri_complete"},
 	}
 	for _, tt := range tests {
