@@ -103,15 +103,29 @@ func (s *Session) Login(ctx context.Context, opts LoginOptions) (*Identity, erro
 	if err != nil {
 		return nil, err
 	}
-	if err := s.h.store.Save(ctx, s.key, b); err != nil {
+	if err := s.save(ctx, b); err != nil {
 		return nil, err
 	}
 	return s.identity(ctx, c, b)
 }
 
+// save stores a new login's bundle under the profile's lock, so that a
+// refresh of the previous login, running in another process, does not write
+// its tokens over the new ones afterwards.
+func (s *Session) save(ctx context.Context, b *store.Bundle) error {
+	unlock, err := s.h.store.Lock(ctx, s.profile.Name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return s.h.store.Save(ctx, s.key, b)
+}
+
 // bundle verifies tok's ID token, if any, and wraps tok for the store. prev
 // keeps the refresh token, ID token and claims of an earlier bundle when a
-// refresh returns none.
+// refresh returns none; an ID token a refresh returns must be of prev's
+// subject (OpenID Connect Core 1.0 §12.2), so that the identity of a login
+// never changes behind the user's back.
 func (s *Session) bundle(ctx context.Context, c *conn, tok *oauth2.Token, prev *store.Bundle) (*store.Bundle, error) {
 	b := &store.Bundle{Provider: s.profile.Provider, Issuer: c.spec.Issuer}
 	if prev != nil {
@@ -123,12 +137,31 @@ func (s *Session) bundle(ctx context.Context, c *conn, tok *oauth2.Token, prev *
 		if err != nil {
 			return nil, fmt.Errorf("the identity provider's ID token failed verification, so nothing was stored: %w", err)
 		}
+		if was, ok := storedSubject(prev); ok && claims["sub"] != any(was) {
+			return nil, fmt.Errorf("the identity provider's refreshed ID token of profile %q is for subject %q, not %q who logged in, so nothing was stored; run `%s login --profile %s`",
+				s.profile.Name, fmt.Sprint(claims["sub"]), was, s.h.opts.app, s.profile.Name)
+		}
 		if b.IDTokenClaims, err = json.Marshal(claims); err != nil {
 			return nil, err
 		}
 	}
 	b.SetToken(tok)
 	return b, nil
+}
+
+// storedSubject returns the sub claim of b's verified ID token, if it has
+// one.
+func storedSubject(b *store.Bundle) (string, bool) {
+	if b == nil || len(b.IDTokenClaims) == 0 {
+		return "", false
+	}
+	var c struct {
+		Sub *string `json:"sub"`
+	}
+	if json.Unmarshal(b.IDTokenClaims, &c) != nil || c.Sub == nil {
+		return "", false
+	}
+	return *c.Sub, true
 }
 
 // Token returns a valid access token, refreshing it when it expires within
@@ -270,6 +303,14 @@ func (s *Session) identity(ctx context.Context, c *conn, b *store.Bundle) (*Iden
 		}
 		if err != nil {
 			return nil, err
+		}
+		// OpenID Connect Core 1.0 §5.3.2: userinfo about another subject
+		// than the ID token's must not be used.
+		if sub, ok := claims["sub"].(string); ok {
+			if got, _ := ui["sub"].(string); got != sub {
+				return nil, fmt.Errorf("the identity provider's userinfo of profile %q is about subject %q, not %q of the ID token; run `%s login --profile %s`",
+					s.profile.Name, fmt.Sprint(ui["sub"]), sub, s.h.opts.app, s.profile.Name)
+			}
 		}
 		userinfo = ui
 	}
