@@ -78,6 +78,12 @@ const redactedText = "[redacted]"
 // that an error quotes.
 const maxText = 300
 
+// printable reports whether s, which a user will see, is valid UTF-8 free of
+// control characters, which could rewrite the terminal showing it.
+func printable(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl)
+}
+
 // providerText makes text from a provider fit to quote in an error that
 // reaches a terminal or a log: control characters (terminal escape
 // sequences among them) become spaces, tokens are redacted and the text is

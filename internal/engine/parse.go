@@ -163,8 +163,8 @@ func parseDeviceAuth(resp sdk.HTTPResponse, now time.Time) (*oauth2.DeviceAuthRe
 		return nil, bad("no device_code")
 	case da.UserCode == "":
 		return nil, bad("no user_code")
-	case providerText(da.UserCode) != da.UserCode:
-		return nil, bad("a user_code with control characters or a token in it")
+	case !printable(da.UserCode):
+		return nil, bad("a user_code with control characters")
 	case !webURL(da.VerificationURI):
 		return nil, bad("no https verification_uri (http only on a loopback host)")
 	case da.VerificationURIComplete != "" && !webURL(da.VerificationURIComplete):
@@ -176,5 +176,5 @@ func parseDeviceAuth(resp sdk.HTTPResponse, now time.Time) (*oauth2.DeviceAuthRe
 // webURL reports whether s is a URL a user may be sent to: an absolute https
 // URL, or http on a loopback host, printable as it is.
 func webURL(s string) bool {
-	return secureURL(s) && providerText(s) == s
+	return secureURL(s) && printable(s)
 }

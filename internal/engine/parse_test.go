@@ -81,6 +81,8 @@ func TestParseDeviceAuth(t *testing.T) {
 		{name: "no device code", body: `{"user_code":"U","verification_uri":"https://i/a"}`, wantErr: "device_code"},
 		{name: "no user code", body: `{"device_code":"D","verification_uri":"https://i/a"}`, wantErr: "user_code"},
 		{name: "script URI", body: `{"device_code":"D","user_code":"U","verification_uri":"javascript:alert(1)"}`, wantErr: "verification_uri"},
+		{name: "user code in the complete URI", body: `{"device_code":"D","user_code":"U","verification_uri":"http://127.0.0.1:9/a","verification_uri_complete":"http://127.0.0.1:9/a?code=U&user_code=U"}`,
+			want: &oauth2.DeviceAuthResponse{DeviceCode: "D", UserCode: "U", VerificationURI: "http://127.0.0.1:9/a", VerificationURIComplete: "http://127.0.0.1:9/a?code=U&user_code=U", Expiry: t0.Add(DefaultDeviceCodeLifetime), Interval: 5}},
 		{name: "http URI off loopback", body: `{"device_code":"D","user_code":"U","verification_uri":"http://idp.example/a"}`, wantErr: "verification_uri"},
 		{name: "http URI complete off loopback", body: `{"device_code":"D","user_code":"U","verification_uri":"https://i/a","verification_uri_complete":"http://i/a?c=U"}`, wantErr: "verification_uri_complete"},
 		{name: "escape sequence in the user code", body: `{"device_code":"D","user_code":"U\u001b]8;;https://evil/\u0007","verification_uri":"https://i/a"}`, wantErr: "user_code"},
