@@ -37,7 +37,12 @@
 // rename, directory fsync), so a crash leaves the previous bundle readable. A
 // refresh happens under a per-profile file lock and re-reads the bundle once
 // it holds the lock, so that processes racing at expiry cause one refresh and
-// never present a rotated-out refresh token.
+// never present a rotated-out refresh token; a login saves under the same
+// lock, so that no refresh of the session it replaces writes over it. Every
+// ID token is verified (signature, iss, aud, azp, exp) before anything is
+// stored, and a refresh whose ID token, or a userinfo answer that, names
+// another subject than the login's is refused: a session never changes
+// identity behind the user's back.
 //
 // Errors carry their kind: errors.Is(err, ErrNotLoggedIn), ErrAccessDenied,
 // ErrExpired, and *ConfigError for a configuration problem, so that a CLI can

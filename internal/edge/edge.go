@@ -42,6 +42,7 @@ const (
 	DialTimeout    = 10 * time.Second
 	TLSTimeout     = 10 * time.Second
 	HeaderTimeout  = 20 * time.Second       // from the request written to the response headers
+	MaxHeaderBytes = 64 << 10               // of a response's headers, which a plugin's Interpret receives
 	MaxAttempts    = 3                      // of an idempotent GET
 	RetryBackoff   = 250 * time.Millisecond // before the second GET attempt; doubled before the third
 	maxRedirects   = 10
@@ -92,6 +93,7 @@ func New(opts Options) (*Edge, error) {
 	tr.DialContext = (&net.Dialer{Timeout: DialTimeout, KeepAlive: 30 * time.Second}).DialContext
 	tr.TLSHandshakeTimeout = TLSTimeout
 	tr.ResponseHeaderTimeout = HeaderTimeout
+	tr.MaxResponseHeaderBytes = MaxHeaderBytes
 	if opts.CAFile != "" {
 		pool, err := loadCAs(opts.CAFile)
 		if err != nil {

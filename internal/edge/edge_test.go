@@ -303,3 +303,19 @@ func TestRedactJWT(t *testing.T) {
 		t.Errorf("RedactURL = %q, want %q", got, want)
 	}
 }
+
+// TestHeaderLimit: a provider cannot make the host hold (and hand a plugin)
+// megabytes of response headers.
+func TestHeaderLimit(t *testing.T) {
+	srv, _ := server(t, func(w http.ResponseWriter, r *http.Request) {
+		for i := range 64 {
+			w.Header().Set(fmt.Sprintf("X-Filler-%d", i), strings.Repeat("x", 4<<10))
+		}
+	})
+	e := newEdge(t, nil, srv.URL)
+	resp, err := e.Client().Get(srv.URL)
+	if err == nil {
+		resp.Body.Close()
+		t.Fatalf("256 KiB of headers were accepted (%d headers)", len(resp.Header))
+	}
+}
