@@ -32,7 +32,7 @@ default_profile = "demo"
 
 [store]
 backend = "file"
-dir     = "$dir/tokens"
+dir     = "tokens"    # relative to this file: $dir/tokens
 
 [profiles.demo]
 provider  = "oidc"

@@ -17,11 +17,14 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/idplug/idplug/host"
+	"github.com/idplug/idplug/host/config"
 )
 
 // Exit codes of the idplug commands.
@@ -41,15 +44,17 @@ type IO struct {
 	Out       io.Writer
 	ErrOut    io.Writer
 	OutTTY    bool // stdout is a terminal
-	ErrOutTTY bool // stderr is a terminal: show live progress
+	ErrOutTTY bool // stderr is a terminal that can redraw a line: show live progress
 }
 
-// SystemIO returns the process's standard streams.
+// SystemIO returns the process's standard streams. Live progress, drawn with
+// carriage returns and ANSI erase-line sequences, is shown only when stderr is
+// a terminal other than TERM=dumb; the commands use no colour.
 func SystemIO() IO {
 	return IO{
 		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
 		OutTTY:    term.IsTerminal(int(os.Stdout.Fd())),
-		ErrOutTTY: term.IsTerminal(int(os.Stderr.Fd())),
+		ErrOutTTY: term.IsTerminal(int(os.Stderr.Fd())) && os.Getenv("TERM") != "dumb",
 	}
 }
 
@@ -73,6 +78,7 @@ type Options struct {
 type globals struct {
 	opts       Options
 	io         IO
+	parent     *cobra.Command // where the commands are mounted
 	configFile string
 	profile    string
 	debug      bool
@@ -87,7 +93,7 @@ func Mount(parent *cobra.Command, opts Options) {
 	if opts.Version == "" {
 		opts.Version = "dev"
 	}
-	g := &globals{opts: opts, io: SystemIO()}
+	g := &globals{opts: opts, io: SystemIO(), parent: parent}
 	if opts.IO != nil {
 		g.io = *opts.IO
 	}
@@ -100,19 +106,100 @@ func Mount(parent *cobra.Command, opts Options) {
 		return usageError{err, c.CommandPath()}
 	})
 	f := parent.PersistentFlags()
-	f.StringVar(&g.configFile, "config", "", "configuration file (default $"+envName(opts.App, "CONFIG")+", else $XDG_CONFIG_HOME/"+opts.App+"/config.toml)")
-	f.StringVar(&g.profile, "profile", os.Getenv(envName(opts.App, "PROFILE")), "profile to use (env $"+envName(opts.App, "PROFILE")+"; default: default_profile)")
+	configEnv, profileEnv := config.EnvName(opts.App, "CONFIG"), config.EnvName(opts.App, "PROFILE")
+	f.StringVar(&g.configFile, "config", "", "configuration file (default $"+configEnv+", else $XDG_CONFIG_HOME/"+opts.App+"/config.toml)")
+	f.StringVar(&g.profile, "profile", os.Getenv(profileEnv), "profile to use (env $"+profileEnv+"; default: default_profile)")
 	f.BoolVar(&g.debug, "debug", false, "log diagnostics and HTTP exchanges to stderr, secrets redacted")
 	parent.AddCommand(
 		newLoginCmd(g), newTokenCmd(g), newWhoamiCmd(g), newStatusCmd(g),
 		newLogoutCmd(g), newPluginsCmd(g), newVersionCmd(g),
 	)
 	markUsageErrors(parent)
+	g.adapt(parent)
 }
 
+// command returns what the user types to run the mounted command name:
+// "idplug login", or "mytool auth login" when mounted under "mytool auth".
+func (g *globals) command(name string) string {
+	return g.parent.CommandPath() + " " + name
+}
+
+// adapt fits cmd and every command below it to where they are mounted. Help
+// texts, and the hints in errors of the host (which writes commands as
+// `<app> login …`), name "<app> login"; mounted under "mytool auth" they
+// should say "mytool auth login". Errors are printed by Main, once: cobra
+// would print them again, with the usage, unless every command silences it.
+func (g *globals) adapt(cmd *cobra.Command) {
+	cmd.SilenceErrors, cmd.SilenceUsage = true, true
+	if run := cmd.RunE; run != nil {
+		cmd.RunE = func(c *cobra.Command, args []string) error {
+			err := run(c, args)
+			if err != nil && g.parent.CommandPath() != g.opts.App {
+				from, to := "`"+g.opts.App+" ", "`"+g.parent.CommandPath()+" "
+				if msg := err.Error(); strings.Contains(msg, from) {
+					err = reworded{err, strings.ReplaceAll(msg, from, to)}
+				}
+			}
+			return err
+		}
+	}
+	for _, sub := range cmd.Commands() {
+		g.adapt(sub)
+	}
+	if cmd != g.parent {
+		return
+	}
+	var once sync.Once
+	help := cmd.HelpFunc()
+	cmd.SetHelpFunc(func(c *cobra.Command, args []string) {
+		once.Do(func() {
+			if path := g.parent.CommandPath(); path != g.opts.App {
+				g.rewordHelp(g.parent, g.opts.App+" ", path+" ")
+			}
+		})
+		help(c, args)
+	})
+}
+
+// rewordHelp replaces from with to in the help texts of cmd and below.
+func (g *globals) rewordHelp(cmd *cobra.Command, from, to string) {
+	cmd.Long = strings.ReplaceAll(cmd.Long, from, to)
+	cmd.Example = strings.ReplaceAll(cmd.Example, from, to)
+	for _, sub := range cmd.Commands() {
+		g.rewordHelp(sub, from, to)
+	}
+}
+
+// reworded is err with another message.
+type reworded struct {
+	error
+	msg string
+}
+
+func (e reworded) Error() string { return e.msg }
+func (e reworded) Unwrap() error { return e.error }
+
 // markUsageErrors makes wrong positional arguments a usage error (exit 2)
-// in cmd and every command below it.
+// in cmd and every command below it. A command that only groups others, such
+// as the root or plugins, shows its help when run alone and rejects an
+// unknown subcommand: cobra would show the help and exit 0.
 func markUsageErrors(cmd *cobra.Command) {
+	if cmd.HasSubCommands() && !cmd.Runnable() {
+		cmd.Args = cobra.ArbitraryArgs
+		cmd.RunE = func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return c.Help()
+			}
+			err := fmt.Errorf("unknown command %q for %q", args[0], c.CommandPath())
+			if c.SuggestionsMinimumDistance <= 0 {
+				c.SuggestionsMinimumDistance = 2
+			}
+			if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+				err = fmt.Errorf("%w; did you mean %q?", err, s[0])
+			}
+			return usageError{err, c.CommandPath()}
+		}
+	}
 	if args := cmd.Args; args != nil {
 		cmd.Args = func(c *cobra.Command, a []string) error {
 			if err := args(c, a); err != nil {
@@ -147,7 +234,6 @@ Exit codes: 0 ok, 1 failure, 2 usage or configuration error, 3 not logged in
   ` + app + ` token                 # print a valid access token (refreshes as needed)
   curl -H "Authorization: Bearer $(` + app + ` token)" https://api.example.com/
   ` + app + ` whoami --profile work # who am I on the "work" profile`,
-		Args: cobra.NoArgs,
 	}
 	Mount(root, opts)
 	return root
@@ -157,13 +243,16 @@ Exit codes: 0 ok, 1 failure, 2 usage or configuration error, 3 not logged in
 // error to stderr.
 func Main(ctx context.Context, root *cobra.Command, args []string) int {
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return ExitOK
 	}
 	var silent silentError
 	if !errors.As(err, &silent) {
 		w := root.ErrOrStderr()
+		if cmd != nil {
+			w = cmd.ErrOrStderr() // the stream given to Mount
+		}
 		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 			// Ctrl-C: the cancelled request inside says nothing useful.
 			fmt.Fprintf(w, "%s: interrupted\n", root.Name())
@@ -252,18 +341,4 @@ func (g *globals) session(ctx context.Context) (*host.Host, *host.Session, error
 		return nil, nil, err
 	}
 	return h, s, nil
-}
-
-func envName(app, suffix string) string {
-	b := []byte(app)
-	for i, c := range b {
-		switch {
-		case c >= 'a' && c <= 'z':
-			b[i] = c - 'a' + 'A'
-		case (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'):
-		default:
-			b[i] = '_'
-		}
-	}
-	return string(b) + "_" + suffix
 }

@@ -53,10 +53,24 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"login", "--no-such-flag"},
 		{"token", "extra-argument"},
 		{"plugins", "info"},
+		{"plugins", "info", "a", "b"},
+		{"--profile"},
+		{"no-such-command"},
+		{"plugins", "no-such-command"},
 	} {
-		_, stderr, code := run(t, args...)
-		if code != ExitUsage || stderr == "" {
-			t.Errorf("%v: exit %d, stderr %q; want exit 2 with a message", args, code, stderr)
+		stdout, stderr, code := run(t, args...)
+		if code != ExitUsage || !strings.Contains(stderr, "--help' for usage") || stdout != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2 with a message on stderr only", args, code, stdout, stderr)
+		}
+	}
+	if _, stderr, _ := run(t, "tokne"); !strings.Contains(stderr, `did you mean "token"?`) {
+		t.Errorf("tokne: stderr %q lacks a suggestion", stderr)
+	}
+	// A command that only groups others shows its help.
+	for _, args := range [][]string{{}, {"plugins"}, {"help"}, {"plugins", "--help"}} {
+		stdout, stderr, code := run(t, args...)
+		if code != ExitOK || !strings.Contains(stdout, "Usage:") || stderr != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 0 and help on stdout", args, code, stdout, stderr)
 		}
 	}
 }
@@ -116,16 +130,68 @@ client_id = "y"
 	}
 }
 
-func TestVerificationEvent(t *testing.T) {
+// TestJSONEvents checks the login --json events field by field and in the
+// order DESIGN.md §4 gives.
+func TestJSONEvents(t *testing.T) {
 	ev := verificationEvent(host.DeviceCode{
 		VerificationURI: "https://idp/device", VerificationURIComplete: "https://idp/device?user_code=AB", UserCode: "AB",
 		Expiry: time.Now().Add(600 * time.Second), Interval: 5,
 	})
-	if ev["event"] != "verification" || ev["user_code"] != "AB" || ev["interval"] != int64(5) {
-		t.Errorf("event %v", ev)
+	if ev.ExpiresIn < 598 || ev.ExpiresIn > 600 {
+		t.Errorf("expires_in = %d, want about 600", ev.ExpiresIn)
 	}
-	if n := ev["expires_in"].(int64); n < 598 || n > 600 {
-		t.Errorf("expires_in = %d, want about 600", n)
+	ev.ExpiresIn = 600
+	var b bytes.Buffer
+	writeJSON(&b, ev)
+	want := `{"event":"verification","verification_uri":"https://idp/device","verification_uri_complete":"https://idp/device?user_code=AB","user_code":"AB","expires_in":600,"interval":5}` + "\n"
+	if b.String() != want {
+		t.Errorf("verification event\n got %s want %s", b.String(), want)
+	}
+
+	b.Reset()
+	exp := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	writeJSON(&b, authorizedJSON{Event: "authorized", Profile: "work", Provider: "oidc", Subject: "s", Username: "u", ExpiresAt: &exp})
+	want = `{"event":"authorized","profile":"work","provider":"oidc","subject":"s","username":"u","expires_at":"2030-01-02T03:04:05Z"}` + "\n"
+	if b.String() != want {
+		t.Errorf("authorized event\n got %s want %s", b.String(), want)
+	}
+
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("poll: %w", engine.ErrDenied), "access_denied"},
+		{fmt.Errorf("poll: %w", engine.ErrExpired), "expired_token"},
+		{&host.ConfigError{Err: errors.New("bad")}, "configuration"},
+		{errors.New("boom"), "failed"},
+	} {
+		if got := errorCode(tc.err); got != tc.want {
+			t.Errorf("errorCode(%v) = %q, want %q", tc.err, got, tc.want)
+		}
+	}
+}
+
+// TestWhoamiJSONFields checks that whoami --json has exactly the fields of
+// DESIGN.md §4, with groups a list even when there are none.
+func TestWhoamiJSONFields(t *testing.T) {
+	var b bytes.Buffer
+	writeJSON(&b, whoamiJSON{Groups: []string{}})
+	want := `{"subject":"","username":"","name":"","email":"","groups":[],"provider":"","profile":"","expires_at":null}` + "\n"
+	if b.String() != want {
+		t.Errorf("whoami --json\n got %s want %s", b.String(), want)
+	}
+}
+
+func TestLoginHints(t *testing.T) {
+	g := &globals{opts: Options{App: "mytool"}, parent: &cobra.Command{Use: "mytool"}}
+	for _, err := range []error{
+		fmt.Errorf("poll: %w", engine.ErrDenied),
+		fmt.Errorf("poll: %w", engine.ErrExpired),
+	} {
+		var h hintError
+		if !errors.As(loginHint(g, "work", err), &h) || !strings.Contains(h.hint, "`mytool login --profile work`") {
+			t.Errorf("loginHint(%v) = %q, want a hint to run `mytool login --profile work`", err, h.hint)
+		}
 	}
 }
 
@@ -158,5 +224,73 @@ func TestInterrupted(t *testing.T) {
 	cancel()
 	if code := Main(ctx, root, []string{"wait"}); code != ExitFailure || errOut.String() != "idplug: interrupted\n" {
 		t.Errorf("exit %d, stderr %q; want 1 and a plain 'interrupted'", code, errOut.String())
+	}
+}
+
+// TestMountedInAnotherTool runs the commands as the README shows them
+// embedded: App "mytool", mounted under "mytool auth". Paths, environment
+// variables, help texts and hints are the tool's, and errors are printed
+// once, without cobra's usage dump.
+func TestMountedInAnotherTool(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("HOME", dir)
+	t.Setenv("XDG_CONFIG_HOME", dir)
+	t.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
+	t.Setenv("IDPLUG_CONFIG", filepath.Join(dir, "idplug.toml")) // not the tool's variable
+	t.Setenv("IDPLUG_PROFILE", "idplug")
+	t.Setenv("MYTOOL_CONFIG", "")
+	t.Setenv("MYTOOL_PROFILE", "b")
+	profiles := func(names ...string) []byte {
+		var b strings.Builder
+		b.WriteString("[store]\nbackend = \"file\"\n")
+		for _, n := range names {
+			fmt.Fprintf(&b, "[profiles.%s]\nprovider = \"oidc\"\nclient_id = \"x\"\n[profiles.%s.settings]\nissuer = \"http://127.0.0.1:1\"\n", n, n)
+		}
+		return []byte(b.String())
+	}
+	os.MkdirAll(filepath.Join(dir, "mytool"), 0o700)
+	os.WriteFile(filepath.Join(dir, "mytool", "config.toml"), profiles("a", "b"), 0o600)
+	cache := t.TempDir()
+	mytool := func(args ...string) (stdout, stderr string, code int) {
+		var out, errOut bytes.Buffer
+		root := &cobra.Command{Use: "mytool"}
+		auth := &cobra.Command{Use: "auth", Short: "Sign in to your organisation"}
+		Mount(auth, Options{App: "mytool", IO: &IO{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, HostOptions: []host.Option{host.WithCacheDir(cache)}})
+		root.AddCommand(auth)
+		code = Main(context.Background(), root, args)
+		return out.String(), errOut.String(), code
+	}
+
+	_, stderr, code := mytool("auth", "token")
+	if code != ExitNotLoggedIn || !strings.Contains(stderr, "`mytool auth login --profile b`") || strings.Contains(stderr, "idplug") {
+		t.Errorf("auth token: exit %d, stderr %q; want 3 and a hint to run `mytool auth login --profile b`", code, stderr)
+	}
+	_, stderr, code = mytool("auth", "token", "--bogus")
+	if code != ExitUsage || strings.Count(stderr, "unknown flag") != 1 || strings.Contains(stderr, "Usage:") ||
+		!strings.Contains(stderr, "Run 'mytool auth token --help' for usage.") {
+		t.Errorf("auth token --bogus: exit %d, stderr %q; want 2 and one message pointing at the help", code, stderr)
+	}
+	for _, args := range [][]string{{"auth", "--help"}, {"auth", "login", "--help"}, {"auth", "token", "--help"}, {"auth", "whoami", "--help"}, {"auth", "status", "--help"}} {
+		stdout, _, code := mytool(args...)
+		if code != ExitOK || strings.Contains(strings.ToLower(stdout), "idplug") || !strings.Contains(stdout, "mytool auth ") {
+			t.Errorf("%v: exit %d; want help about mytool auth, not idplug:\n%s", args, code, stdout)
+		}
+		if args[1] == "--help" {
+			for _, want := range []string{"$MYTOOL_CONFIG", "$MYTOOL_PROFILE", "$XDG_CONFIG_HOME/mytool/config.toml"} {
+				if !strings.Contains(stdout, want) {
+					t.Errorf("auth --help lacks %s:\n%s", want, stdout)
+				}
+			}
+		}
+	}
+
+	// $MYTOOL_CONFIG comes before $XDG_CONFIG_HOME/mytool/config.toml.
+	other := filepath.Join(dir, "other.toml")
+	os.WriteFile(other, profiles("c"), 0o600)
+	t.Setenv("MYTOOL_CONFIG", other)
+	t.Setenv("MYTOOL_PROFILE", "")
+	_, stderr, code = mytool("auth", "whoami")
+	if code != ExitNotLoggedIn || !strings.Contains(stderr, "`mytool auth login --profile c`") {
+		t.Errorf("MYTOOL_CONFIG: exit %d, stderr %q; want 3 for profile c", code, stderr)
 	}
 }

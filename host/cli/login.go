@@ -36,7 +36,14 @@ store; ` + g.opts.App + ` token and whoami use them. The browser opens by itself
 this machine has a display, unless --no-browser is given.
 
 With --json, progress is printed to stdout as one JSON object per line: first a
-"verification" event, last an "authorized" event (or an "error" event).`,
+"verification" event (verification_uri, verification_uri_complete, user_code,
+expires_in, interval), then "pending", "slow_down" or "retrying" events as
+polls come back, last an "authorized" event or an "error" event whose "error"
+is access_denied, expired_token, configuration, interrupted or failed.
+
+Exit codes: 0 signed in, 1 failure, 2 usage or configuration error, 4 the
+sign-in was refused at the identity provider, 5 the code expired before it
+was approved.`,
 		Example: `  ` + g.opts.App + ` login
   ` + g.opts.App + ` login --profile work --qr --no-browser
   ` + g.opts.App + ` login --json | jq -r 'select(.event=="verification").verification_uri_complete'`,
@@ -68,8 +75,12 @@ func runLogin(ctx context.Context, g *globals, o loginOptions) error {
 			if !o.noBrowser && hasDisplay() {
 				g.openBrowser(verificationURL(da))
 			}
-			if !o.json && g.io.ErrOutTTY {
+			switch {
+			case !o.json && g.io.ErrOutTTY:
 				progress = startCountdown(g.io.ErrOut, da.Expiry)
+			case !o.json && !da.Expiry.IsZero():
+				// No live countdown off a terminal: say it once.
+				fmt.Fprintf(g.io.ErrOut, "Waiting for approval; the code expires in %s.\n", time.Until(da.Expiry).Round(time.Second))
 			}
 		},
 		OnEvent: func(ev host.PollEvent) {
@@ -93,14 +104,18 @@ func runLogin(ctx context.Context, g *globals, o loginOptions) error {
 	progress.stop()
 	if err != nil {
 		if o.json {
-			writeJSON(out, map[string]any{"event": "error", "error": errorCode(err), "message": err.Error()})
+			ev := errorJSON{Event: "error", Error: errorCode(err), Message: err.Error()}
+			if ctx.Err() != nil {
+				ev.Error, ev.Message = "interrupted", "interrupted; nothing was stored"
+			}
+			writeJSON(out, ev)
 		}
-		return loginHint(g, err)
+		return loginHint(g, s.Profile(), err)
 	}
 	if o.json {
-		writeJSON(out, map[string]any{
-			"event": "authorized", "profile": id.Profile, "provider": id.Provider,
-			"subject": id.Subject, "username": id.Username, "expires_at": id.ExpiresAt,
+		writeJSON(out, authorizedJSON{
+			Event: "authorized", Profile: id.Profile, Provider: id.Provider,
+			Subject: id.Subject, Username: id.Username, ExpiresAt: id.ExpiresAt,
 		})
 		return nil
 	}
@@ -122,25 +137,55 @@ func verificationURL(da host.DeviceCode) string {
 	return da.VerificationURI
 }
 
-func verificationEvent(da host.DeviceCode) map[string]any {
-	ev := map[string]any{
-		"event":                     "verification",
-		"verification_uri":          da.VerificationURI,
-		"verification_uri_complete": da.VerificationURIComplete,
-		"user_code":                 da.UserCode,
-		"expires_in":                0,
-		"interval":                  da.Interval,
+// The events of login --json, one JSON object per line, in the order and
+// with the fields of DESIGN.md §4.
+type (
+	verificationJSON struct {
+		Event                   string `json:"event"` // "verification"
+		VerificationURI         string `json:"verification_uri"`
+		VerificationURIComplete string `json:"verification_uri_complete"`
+		UserCode                string `json:"user_code"`
+		ExpiresIn               int64  `json:"expires_in"` // seconds; 0 when the provider gave no lifetime
+		Interval                int64  `json:"interval"`   // seconds between polls
+	}
+	pollJSON struct {
+		Event      string `json:"event"` // "pending", "slow_down" or "retrying"
+		NextPollIn int64  `json:"next_poll_in"`
+		Message    string `json:"message,omitempty"`
+	}
+	authorizedJSON struct {
+		Event     string     `json:"event"` // "authorized"
+		Profile   string     `json:"profile"`
+		Provider  string     `json:"provider"`
+		Subject   string     `json:"subject"`
+		Username  string     `json:"username"`
+		ExpiresAt *time.Time `json:"expires_at"`
+	}
+	errorJSON struct {
+		Event   string `json:"event"` // "error"
+		Error   string `json:"error"` // see errorCode
+		Message string `json:"message"`
+	}
+)
+
+func verificationEvent(da host.DeviceCode) verificationJSON {
+	ev := verificationJSON{
+		Event:                   "verification",
+		VerificationURI:         da.VerificationURI,
+		VerificationURIComplete: da.VerificationURIComplete,
+		UserCode:                da.UserCode,
+		Interval:                int64(da.Interval),
 	}
 	if !da.Expiry.IsZero() {
-		ev["expires_in"] = int64(time.Until(da.Expiry).Round(time.Second) / time.Second)
+		ev.ExpiresIn = max(0, int64(time.Until(da.Expiry).Round(time.Second)/time.Second))
 	}
 	return ev
 }
 
-func pollEvent(ev host.PollEvent) map[string]any {
-	m := map[string]any{"event": string(ev.Kind), "next_poll_in": time.Until(ev.Next).Round(time.Second).Seconds()}
+func pollEvent(ev host.PollEvent) pollJSON {
+	m := pollJSON{Event: string(ev.Kind), NextPollIn: max(0, int64(time.Until(ev.Next).Round(time.Second)/time.Second))}
 	if ev.Err != nil {
-		m["message"] = ev.Err.Error()
+		m.Message = ev.Err.Error()
 	}
 	return m
 }
@@ -167,7 +212,9 @@ func showCode(w io.Writer, da host.DeviceCode, qr bool, profile string) {
 	}
 }
 
-// errorCode names a login failure in JSON events.
+// errorCode names a login failure in JSON events: "access_denied",
+// "expired_token", "configuration" or "failed" ("interrupted" is set by
+// runLogin).
 func errorCode(err error) string {
 	switch ExitCode(err) {
 	case ExitAccessDenied:
@@ -180,11 +227,13 @@ func errorCode(err error) string {
 	return "failed"
 }
 
-// loginHint adds what to do to a login failure.
-func loginHint(g *globals, err error) error {
+// loginHint adds what to do to a login failure of profile.
+func loginHint(g *globals, profile string, err error) error {
 	switch ExitCode(err) {
 	case ExitAccessDenied:
-		return hintError{err, fmt.Sprintf("The sign-in was refused. Run `%s login` again to retry, or ask your administrator for access.", g.opts.App)}
+		return hintError{err, fmt.Sprintf("The sign-in was refused. Run `%s --profile %s` to try again, or ask your administrator for access.", g.command("login"), profile)}
+	case ExitExpired:
+		return hintError{err, fmt.Sprintf("Run `%s --profile %s` to get a new code, and approve it before it expires.", g.command("login"), profile)}
 	}
 	return err
 }

@@ -14,6 +14,8 @@ func newLogoutCmd(g *globals) *cobra.Command {
 		Long: `Revoke the profile's refresh and access tokens at the identity provider (RFC
 7009) where it offers revocation, then delete them from the token store. The
 tokens are deleted even when the provider cannot be reached.`,
+		Example: `  ` + g.opts.App + ` logout
+  ` + g.opts.App + ` logout --profile work`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runLogout(cmd.Context(), g) },
 	}

@@ -15,21 +15,35 @@ func newPluginsCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "plugins",
 		Short: "List provider plugins and show their settings",
-		Args:  cobra.NoArgs,
+		Long: `List the provider plugins: the built-in ones and those configured under
+[plugins.NAME] in the configuration file, and show the settings a plugin
+accepts under [profiles.NAME.settings].`,
+		Example: `  ` + g.opts.App + ` plugins list
+  ` + g.opts.App + ` plugins info keycloak`,
 	}
 	var asJSON bool
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List the built-in and configured provider plugins",
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return runPluginsList(cmd.Context(), g, asJSON) },
+		Long: `List the built-in and configured provider plugins with their version, the
+plugin contract version they speak, and where they come from. Configured
+plugins are loaded, so a plugin that fails to load shows its error here.`,
+		Example: `  ` + g.opts.App + ` plugins list
+  ` + g.opts.App + ` plugins list --json | jq -r '.[].name'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runPluginsList(cmd.Context(), g, asJSON) },
 	}
-	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	list.Flags().BoolVar(&asJSON, "json", false, "print a JSON array, one object per plugin")
 	info := &cobra.Command{
-		Use:     "info NAME",
-		Short:   "Show a plugin's version, contract version and settings",
-		Example: `  ` + g.opts.App + ` plugins info oidc`,
-		Args:    cobra.ExactArgs(1),
+		Use:   "info NAME",
+		Short: "Show a plugin's version, contract version and settings",
+		Long: `Show a plugin's version, the plugin contract version it speaks, where it
+comes from, which optional hooks it implements, and every setting it accepts
+under [profiles.NAME.settings]: type, whether it is required or secret, its
+default and its help. NAME is a built-in provider or a key of [plugins].`,
+		Example: `  ` + g.opts.App + ` plugins info oidc
+  ` + g.opts.App + ` plugins info acme --json`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runPluginsInfo(cmd.Context(), g, args[0], asJSON)
 		},

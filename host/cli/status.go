@@ -16,7 +16,9 @@ func newStatusCmd(g *globals) *cobra.Command {
 		Short: "List every profile, logged in or not, with its expiry",
 		Long: `List every profile of the configuration with its provider, whether it holds
 tokens, when the access token expires and which store holds it. The identity
-provider is not contacted.`,
+provider is not contacted. The default profile is marked with *.`,
+		Example: `  ` + g.opts.App + ` status
+  ` + g.opts.App + ` status --json | jq -r '.[] | select(.logged_in) | .profile'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runStatus(cmd.Context(), g, asJSON) },
 	}

@@ -20,7 +20,10 @@ func newTokenCmd(g *globals) *cobra.Command {
 		Short: "Print a valid access token, refreshing it when needed",
 		Long: `Print the profile's access token on stdout, refreshing it first when it is
 about to expire. A cached, valid token is printed without contacting the
-identity provider. Exits 3 when the profile is not logged in.`,
+identity provider. Nothing but the token goes to stdout.
+
+Exits 3 when the profile is not logged in, or its session can no longer be
+refreshed: run ` + g.opts.App + ` login.`,
 		Example: `  curl -H "Authorization: Bearer $(` + g.opts.App + ` token)" https://api.example.com/
   ` + g.opts.App + ` token --id-token
   ` + g.opts.App + ` token --json | jq .expiry`,

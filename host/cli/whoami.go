@@ -10,13 +10,29 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// whoamiJSON is the output of whoami --json: exactly the fields of DESIGN.md
+// §4, groups always a list, expires_at null when the expiry is unknown.
+type whoamiJSON struct {
+	Subject   string     `json:"subject"`
+	Username  string     `json:"username"`
+	Name      string     `json:"name"`
+	Email     string     `json:"email"`
+	Groups    []string   `json:"groups"`
+	Provider  string     `json:"provider"`
+	Profile   string     `json:"profile"`
+	ExpiresAt *time.Time `json:"expires_at"`
+}
+
 func newWhoamiCmd(g *globals) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "whoami",
 		Short: "Show who is logged in on the profile",
 		Long: `Show the identity of the profile's user, from the verified ID token and the
-identity provider's userinfo endpoint, as the provider's plugin maps them.`,
+identity provider's userinfo endpoint, as the provider's plugin maps them.
+
+Exits 3 when the profile is not logged in or the identity provider no longer
+accepts its session: run ` + g.opts.App + ` login.`,
 		Example: `  ` + g.opts.App + ` whoami
   ` + g.opts.App + ` whoami --json | jq -r .email`,
 		Args: cobra.NoArgs,
@@ -37,7 +53,14 @@ func runWhoami(ctx context.Context, g *globals, asJSON bool) error {
 		return err
 	}
 	if asJSON {
-		writeJSON(g.io.Out, id)
+		groups := id.Groups
+		if groups == nil {
+			groups = []string{}
+		}
+		writeJSON(g.io.Out, whoamiJSON{
+			Subject: id.Subject, Username: id.Username, Name: id.Name, Email: id.Email, Groups: groups,
+			Provider: id.Provider, Profile: id.Profile, ExpiresAt: id.ExpiresAt,
+		})
 		return nil
 	}
 	tw := tabwriter.NewWriter(g.io.Out, 0, 4, 2, ' ', 0)
