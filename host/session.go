@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -201,8 +202,13 @@ func (s *Session) fresh(b *store.Bundle) bool {
 
 func (s *Session) load(ctx context.Context) (*store.Bundle, error) {
 	b, err := s.h.store.Load(ctx, s.key)
-	if errors.Is(err, store.ErrNotFound) {
+	var corrupt *store.CorruptError
+	switch {
+	case errors.Is(err, store.ErrNotFound):
 		return nil, fmt.Errorf("%w to profile %q: run `%s login --profile %s`", ErrNotLoggedIn, s.profile.Name, s.h.opts.app, s.profile.Name)
+	case errors.As(err, &corrupt):
+		// Kept on disk for inspection; the user's way out is a new login.
+		return nil, fmt.Errorf("%w: %w; run `%s login --profile %s`", ErrNotLoggedIn, err, s.h.opts.app, s.profile.Name)
 	}
 	return b, err
 }
@@ -528,8 +534,8 @@ func (s *Session) settings(info sdk.PluginInfo) (map[string]string, error) {
 	}
 	for _, name := range slices.Sorted(maps.Keys(s.profile.Settings)) {
 		if _, ok := declared[name]; !ok {
-			errs = append(errs, s.profile.SettingError(name, fmt.Sprintf("provider %q has no setting %q; it accepts: %s (see `%s plugins info %s`)",
-				info.Name, name, settingList(info), s.h.opts.app, info.Name)))
+			errs = append(errs, s.profile.SettingError(name, fmt.Sprintf("provider %q has no setting %q%s; it accepts: %s (see `%s plugins info %s`)",
+				info.Name, name, config.Suggest(name, slices.Collect(maps.Keys(declared))), settingList(info), s.h.opts.app, info.Name)))
 		}
 	}
 	if len(errs) > 0 {
@@ -539,14 +545,14 @@ func (s *Session) settings(info sdk.PluginInfo) (map[string]string, error) {
 }
 
 func settingList(info sdk.PluginInfo) string {
-	var names []string
-	for _, s := range info.Settings {
-		names = append(names, s.Name)
+	if len(info.Settings) == 0 {
+		return "no settings"
 	}
-	if len(names) == 0 {
-		return "nothing"
+	names := make([]string, len(info.Settings))
+	for i, s := range info.Settings {
+		names[i] = s.Name
 	}
-	return fmt.Sprint(names)
+	return strings.Join(names, ", ")
 }
 
 // settingText checks a TOML value against its declared type and returns its

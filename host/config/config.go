@@ -158,7 +158,7 @@ func (c *Config) Profile(name string) (*Profile, error) {
 			ErrUnknownProfile, strings.Join(names, ", "), c.Path)
 	}
 	return nil, fmt.Errorf("%w: no profile %q in %s%s; the profiles are: %s",
-		ErrUnknownProfile, name, c.Path, suggest(name, names), strings.Join(names, ", "))
+		ErrUnknownProfile, name, c.Path, Suggest(name, names), strings.Join(names, ", "))
 }
 
 // Setting returns the value of the provider setting key, if it is set.

@@ -62,8 +62,8 @@ func (es Errors) Unwrap() []error {
 	return errs
 }
 
-// suggest returns ` (did you mean "x"?)` when one of known is close to s, else "".
-func suggest(s string, known []string) string {
+// Suggest returns ` (did you mean "x"?)` when one of known is close to s, else "".
+func Suggest(s string, known []string) string {
 	best, bestDist := "", max(1, min(2, len(s)/3))+1
 	for _, k := range known {
 		if d := distance(strings.ToLower(s), strings.ToLower(k)); d < bestDist {

@@ -110,7 +110,7 @@ func (p *parser) config(root map[string]node) *Config {
 			if len(names) > 0 {
 				fix += " or name one of: " + strings.Join(names, ", ")
 			}
-			p.errorf(n, "there is no profile %q%s; %s", c.DefaultProfile, suggest(c.DefaultProfile, names), fix)
+			p.errorf(n, "there is no profile %q%s; %s", c.DefaultProfile, Suggest(c.DefaultProfile, names), fix)
 		}
 	}
 	return c
@@ -124,7 +124,7 @@ func (p *parser) store(n node, s *Store) {
 				if slices.Contains(backends, v) {
 					s.Backend = v
 				} else {
-					p.errorf(f, "must be \"auto\", \"keyring\" or \"file\", not %q%s", v, suggest(v, backends))
+					p.errorf(f, "must be \"auto\", \"keyring\" or \"file\", not %q%s", v, Suggest(v, backends))
 				}
 			}
 		case "dir":
@@ -294,7 +294,7 @@ func (p *parser) fields(parent toml.Key, prims map[string]toml.Primitive) map[st
 }
 
 func (p *parser) unknown(n node, known []string) {
-	if hint := suggest(n.name(), known); hint != "" {
+	if hint := Suggest(n.name(), known); hint != "" {
 		p.errorf(n, "unknown key%s", hint)
 	} else {
 		p.errorf(n, "unknown key; the keys here are: %s", strings.Join(known, ", "))

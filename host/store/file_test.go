@@ -255,7 +255,7 @@ func TestCorruptFile(t *testing.T) {
 				t.Fatalf("Load = %v, want a CorruptError for %s", err, path)
 			}
 			msg := err.Error()
-			if !strings.Contains(msg, path) || !strings.Contains(msg, "idplug login --profile work") || strings.Contains(msg, "SECRET") {
+			if !strings.Contains(msg, path) || !strings.Contains(msg, "logging in again replaces them") || strings.Contains(msg, "SECRET") {
 				t.Errorf("error message %q should name the file, say to log in, and hide tokens", msg)
 			}
 			if _, err := os.Stat(path); err != nil {

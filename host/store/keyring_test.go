@@ -222,7 +222,7 @@ func TestKeyringTampering(t *testing.T) {
 				t.Fatalf("Load = %v, want a CorruptError for %s", err, path)
 			}
 			msg := err.Error()
-			for _, want := range []string{tc.want, "idplug login --profile work", path} {
+			for _, want := range []string{tc.want, "logging in again replaces them", path} {
 				if !strings.Contains(msg, want) {
 					t.Errorf("error %q lacks %q", msg, want)
 				}

@@ -169,10 +169,10 @@ type CorruptError struct {
 	Err     error // what is wrong; never contains token values
 }
 
-// Error names the file and says to log in again.
+// Error names the profile and the file; logging in again replaces it.
 func (e *CorruptError) Error() string {
-	return fmt.Sprintf("store: stored tokens in %s are unreadable (%v); run `idplug login --profile %s` again to replace them",
-		e.Path, e.Err, e.Profile)
+	return fmt.Sprintf("store: the stored tokens of profile %q in %s are unreadable (%v); logging in again replaces them",
+		e.Profile, e.Path, e.Err)
 }
 
 // Unwrap returns the underlying error.

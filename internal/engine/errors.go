@@ -41,7 +41,7 @@ const (
 var (
 	// ErrExpired: the device code expired before the user approved, by its
 	// lifetime or by the provider's expired_token. Run login again.
-	ErrExpired = errors.New("the device code expired before the sign-in was approved; run login again and approve in time")
+	ErrExpired = errors.New("the device code expired before the sign-in was approved")
 	// ErrDenied: the user or the provider refused the sign-in (access_denied).
 	ErrDenied = errors.New("the sign-in was denied at the provider")
 	// ErrNotSupported: the provider has no endpoint for the exchange, or
@@ -129,17 +129,10 @@ func (e *OAuthError) hint() string {
 		return "enable the device authorization grant for this client at the provider"
 	case CodeInvalidScope:
 		return "check the profile's scopes against what the client may request"
-	case CodeInvalidGrant:
-		if e.Exchange == sdk.ExchangeRefresh {
-			return "the session ended at the provider; run login again"
-		}
-	case CodeInvalidToken:
-		return "run login again"
-	case CodeAccessDenied:
-		return "run login again to retry, or ask the provider's administrator for access"
-	case CodeExpiredToken:
-		return "run login again and approve in time"
 	}
+	// What to do after access_denied, expired_token, invalid_grant at
+	// refresh and invalid_token is to log in again: the host says so, naming
+	// the command and profile.
 	return ""
 }
 

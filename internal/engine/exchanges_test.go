@@ -98,7 +98,7 @@ func TestRefresh(t *testing.T) {
 	}{
 		{name: "rotated", status: 200, body: `{"access_token":"AT2","refresh_token":"RT2","expires_in":60}`, wantRT: "RT2"},
 		{name: "kept", status: 200, body: `{"access_token":"AT2","expires_in":60}`, wantRT: "RT"},
-		{name: "session over", status: 400, body: `{"error":"invalid_grant"}`, wantErr: "run login again"},
+		{name: "session over", status: 400, body: `{"error":"invalid_grant"}`, wantErr: "refresh: the provider answered invalid_grant"},
 		{name: "no access token", status: 200, body: `{"token_type":"Bearer"}`, wantErr: "no access_token"},
 		{name: "not JSON", status: 200, body: `access_token=AT2`, wantErr: "malformed JSON"},
 	}
