@@ -1,6 +1,7 @@
 package host
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,6 +14,7 @@ type Option func(*options)
 
 type options struct {
 	app        string
+	command    string // what users type to run the commands; "" means app
 	configFile string
 	stateDir   string
 	cacheDir   string
@@ -37,6 +39,11 @@ func defaults() options {
 // state directory holding token files, the compilation cache and the keyring
 // service.
 func WithApp(name string) Option { return func(o *options) { o.app = name } }
+
+// WithCommand sets what users type to run the idplug commands, for the hints
+// in errors such as "run `mytool auth login --profile work`". The default is
+// the app name; host/cli sets it to where it mounted the commands.
+func WithCommand(path string) Option { return func(o *options) { o.command = path } }
 
 // WithConfigFile reads the configuration from path instead of looking for it
 // (the --config flag). Empty means look it up.
@@ -71,3 +78,6 @@ func (o *options) warn(msg string) { fmt.Fprintf(o.warnings, "%s: warning: %s\n"
 // expired and is refreshed (default 10 s), so that a token handed out is not
 // rejected in flight.
 func WithExpirySkew(d time.Duration) Option { return func(o *options) { o.expirySkew = d } }
+
+// commandPath is what users type to run the idplug commands.
+func (o *options) commandPath() string { return cmp.Or(o.command, o.app) }

@@ -139,8 +139,8 @@ func (s *Session) bundle(ctx context.Context, c *conn, tok *oauth2.Token, prev *
 			return nil, fmt.Errorf("the identity provider's ID token failed verification, so nothing was stored: %w", err)
 		}
 		if was, ok := storedSubject(prev); ok && claims["sub"] != any(was) {
-			return nil, fmt.Errorf("the identity provider's refreshed ID token of profile %q is for subject %q, not %q who logged in, so nothing was stored; run `%s login --profile %s`",
-				s.profile.Name, fmt.Sprint(claims["sub"]), was, s.h.opts.app, s.profile.Name)
+			return nil, fmt.Errorf("the identity provider's refreshed ID token of profile %q is for subject %q, not %q who logged in, so nothing was stored; %s",
+				s.profile.Name, fmt.Sprint(claims["sub"]), was, s.loginHint())
 		}
 		if b.IDTokenClaims, err = json.Marshal(claims); err != nil {
 			return nil, err
@@ -195,6 +195,11 @@ func (s *Session) IDToken(ctx context.Context) (string, error) {
 	return b.IDToken, nil
 }
 
+// loginHint says how to log the profile in again.
+func (s *Session) loginHint() string {
+	return fmt.Sprintf("run `%s login --profile %s`", s.h.opts.commandPath(), s.profile.Name)
+}
+
 // fresh reports whether b's access token outlives the expiry skew.
 func (s *Session) fresh(b *store.Bundle) bool {
 	return b.AccessToken != "" && (b.Expiry.IsZero() || time.Until(b.Expiry) > s.h.opts.expirySkew)
@@ -205,10 +210,10 @@ func (s *Session) load(ctx context.Context) (*store.Bundle, error) {
 	var corrupt *store.CorruptError
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return nil, fmt.Errorf("%w to profile %q: run `%s login --profile %s`", ErrNotLoggedIn, s.profile.Name, s.h.opts.app, s.profile.Name)
+		return nil, fmt.Errorf("%w to profile %q: %s", ErrNotLoggedIn, s.profile.Name, s.loginHint())
 	case errors.As(err, &corrupt):
 		// Kept on disk for inspection; the user's way out is a new login.
-		return nil, fmt.Errorf("%w: %w; run `%s login --profile %s`", ErrNotLoggedIn, err, s.h.opts.app, s.profile.Name)
+		return nil, fmt.Errorf("%w: %w; %s", ErrNotLoggedIn, err, s.loginHint())
 	}
 	return b, err
 }
@@ -231,8 +236,8 @@ func (s *Session) refresh(ctx context.Context) (*oauth2.Token, error) {
 		return b.Token(), nil
 	}
 	if b.RefreshToken == "" {
-		return nil, fmt.Errorf("%w: the access token of profile %q expired and there is no refresh token (ask for the offline_access scope); run `%s login --profile %s`",
-			ErrNotLoggedIn, s.profile.Name, s.h.opts.app, s.profile.Name)
+		return nil, fmt.Errorf("%w: the access token of profile %q expired and there is no refresh token (ask for the offline_access scope); %s",
+			ErrNotLoggedIn, s.profile.Name, s.loginHint())
 	}
 	c, err := s.connect(ctx)
 	if err != nil {
@@ -242,8 +247,8 @@ func (s *Session) refresh(ctx context.Context) (*oauth2.Token, error) {
 	if err != nil {
 		var oe *engine.OAuthError
 		if errors.As(err, &oe) && oe.Code == engine.CodeInvalidGrant {
-			return nil, fmt.Errorf("%w: the identity provider no longer accepts the session of profile %q (%v); run `%s login --profile %s`",
-				ErrNotLoggedIn, s.profile.Name, err, s.h.opts.app, s.profile.Name)
+			return nil, fmt.Errorf("%w: the identity provider no longer accepts the session of profile %q (%v); %s",
+				ErrNotLoggedIn, s.profile.Name, err, s.loginHint())
 		}
 		return nil, err
 	}
@@ -297,15 +302,15 @@ func (s *Session) identity(ctx context.Context, c *conn, b *store.Bundle) (*Iden
 	claims := sdk.Claims{}
 	if len(b.IDTokenClaims) > 0 {
 		if err := json.Unmarshal(b.IDTokenClaims, &claims); err != nil {
-			return nil, fmt.Errorf("stored ID token claims of profile %q are unreadable: %w; run `%s login`", s.profile.Name, err, s.h.opts.app)
+			return nil, fmt.Errorf("stored ID token claims of profile %q are unreadable: %w; %s", s.profile.Name, err, s.loginHint())
 		}
 	}
 	var userinfo sdk.Claims
 	if c.spec.Endpoints.Userinfo != "" {
 		ui, err := c.engine.Userinfo(ctx, b.AccessToken)
 		if errors.Is(err, engine.ErrTokenRejected) {
-			return nil, fmt.Errorf("%w: the identity provider no longer accepts the tokens of profile %q (%v); run `%s login --profile %s`",
-				ErrNotLoggedIn, s.profile.Name, err, s.h.opts.app, s.profile.Name)
+			return nil, fmt.Errorf("%w: the identity provider no longer accepts the tokens of profile %q (%v); %s",
+				ErrNotLoggedIn, s.profile.Name, err, s.loginHint())
 		}
 		if err != nil {
 			return nil, err
@@ -314,8 +319,8 @@ func (s *Session) identity(ctx context.Context, c *conn, b *store.Bundle) (*Iden
 		// than the ID token's must not be used.
 		if sub, ok := claims["sub"].(string); ok {
 			if got, _ := ui["sub"].(string); got != sub {
-				return nil, fmt.Errorf("the identity provider's userinfo of profile %q is about subject %q, not %q of the ID token; run `%s login --profile %s`",
-					s.profile.Name, fmt.Sprint(ui["sub"]), sub, s.h.opts.app, s.profile.Name)
+				return nil, fmt.Errorf("the identity provider's userinfo of profile %q is about subject %q, not %q of the ID token; %s",
+					s.profile.Name, fmt.Sprint(ui["sub"]), sub, s.loginHint())
 			}
 		}
 		userinfo = ui
@@ -535,7 +540,7 @@ func (s *Session) settings(info sdk.PluginInfo) (map[string]string, error) {
 	for _, name := range slices.Sorted(maps.Keys(s.profile.Settings)) {
 		if _, ok := declared[name]; !ok {
 			errs = append(errs, s.profile.SettingError(name, fmt.Sprintf("provider %q has no setting %q%s; it accepts: %s (see `%s plugins info %s`)",
-				info.Name, name, config.Suggest(name, slices.Collect(maps.Keys(declared))), settingList(info), s.h.opts.app, info.Name)))
+				info.Name, name, config.Suggest(name, slices.Collect(maps.Keys(declared))), settingList(info), s.h.opts.commandPath(), info.Name)))
 		}
 	}
 	if len(errs) > 0 {

@@ -124,25 +124,13 @@ func (g *globals) command(name string) string {
 	return g.parent.CommandPath() + " " + name
 }
 
-// adapt fits cmd and every command below it to where they are mounted. Help
-// texts, and the hints in errors of the host (which writes commands as
-// `<app> login …`), name "<app> login"; mounted under "mytool auth" they
-// should say "mytool auth login". Errors are printed by Main, once: cobra
-// would print them again, with the usage, unless every command silences it.
+// adapt fits cmd and every command below it to where they are mounted: help
+// texts name "<app> login", but mounted under "mytool auth" they should say
+// "mytool auth login" (the host's hints get the path through
+// host.WithCommand). Errors are printed by Main, once: cobra would print them
+// again, with the usage, unless every command silences it.
 func (g *globals) adapt(cmd *cobra.Command) {
 	cmd.SilenceErrors, cmd.SilenceUsage = true, true
-	if run := cmd.RunE; run != nil {
-		cmd.RunE = func(c *cobra.Command, args []string) error {
-			err := run(c, args)
-			if err != nil && g.parent.CommandPath() != g.opts.App {
-				from, to := "`"+g.opts.App+" ", "`"+g.parent.CommandPath()+" "
-				if msg := err.Error(); strings.Contains(msg, from) {
-					err = reworded{err, strings.ReplaceAll(msg, from, to)}
-				}
-			}
-			return err
-		}
-	}
 	for _, sub := range cmd.Commands() {
 		g.adapt(sub)
 	}
@@ -169,15 +157,6 @@ func (g *globals) rewordHelp(cmd *cobra.Command, from, to string) {
 		g.rewordHelp(sub, from, to)
 	}
 }
-
-// reworded is err with another message.
-type reworded struct {
-	error
-	msg string
-}
-
-func (e reworded) Error() string { return e.msg }
-func (e reworded) Unwrap() error { return e.error }
 
 // markUsageErrors makes wrong positional arguments a usage error (exit 2)
 // in cmd and every command below it. A command that only groups others, such
@@ -321,7 +300,8 @@ func (e silentError) Unwrap() error { return e.error }
 
 // open opens the host with the global flags applied.
 func (g *globals) open(ctx context.Context) (*host.Host, error) {
-	opts := []host.Option{host.WithApp(g.opts.App), host.WithVersion(g.opts.Version), host.WithConfigFile(g.configFile), host.WithWarnings(g.io.ErrOut)}
+	opts := []host.Option{host.WithApp(g.opts.App), host.WithVersion(g.opts.Version), host.WithConfigFile(g.configFile),
+		host.WithWarnings(g.io.ErrOut), host.WithCommand(g.parent.CommandPath())}
 	if g.debug {
 		opts = append(opts, host.WithLogger(slog.New(slog.NewTextHandler(g.io.ErrOut, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	}
