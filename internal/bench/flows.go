@@ -31,7 +31,7 @@ func approvalLatency(ctx context.Context, tmp string) {
 	idp, err := demoidp.Start(ctx, demoidp.Options{PollInterval: interval, Logger: slog.New(slog.DiscardHandler)})
 	check(err)
 	defer idp.Close()
-	config := writeConfig(tmp, "latency", idp.URL())
+	config, _ := writeConfig(tmp, "latency", "file", idp.URL())
 	h, err := host.Open(ctx, host.WithConfigFile(config), host.WithCacheDir(filepath.Join(tmp, "cache")))
 	check(err)
 	defer h.Close()
@@ -69,7 +69,7 @@ func concurrentFlows(ctx context.Context, tmp string) {
 	idp, err := demoidp.Start(ctx, demoidp.Options{PollInterval: 2 * time.Second, Logger: slog.New(slog.DiscardHandler)})
 	check(err)
 	defer idp.Close()
-	config := writeConfig(tmp, "flows", idp.URL())
+	config, _ := writeConfig(tmp, "flows", "file", idp.URL())
 
 	cmd := exec.CommandContext(ctx, os.Args[0])
 	cmd.Env = append(os.Environ(), flowsEnv+"="+config, "IDPLUG_BENCH_FLOWS_N="+strconv.Itoa(flows), "XDG_CACHE_HOME="+filepath.Join(tmp, "cache"))
@@ -134,17 +134,20 @@ func procStatus(field string) int {
 	return 0
 }
 
-func writeConfig(tmp, name, issuer string) string {
-	config := filepath.Join(tmp, name+".toml")
+// writeConfig writes tmp/name.toml with one profile, "bench", of the demo
+// client at issuer, its tokens in backend under tmp/name. It returns the file
+// and the token directory.
+func writeConfig(tmp, name, backend, issuer string) (config, dir string) {
+	config, dir = filepath.Join(tmp, name+".toml"), filepath.Join(tmp, name)
 	check(os.WriteFile(config, []byte(fmt.Sprintf(`
 [store]
-backend = "file"
+backend = %q
 dir = %q
 [profiles.bench]
 provider  = "oidc"
 client_id = %q
 [profiles.bench.settings]
 issuer = %q
-`, filepath.Join(tmp, name), demoidp.ClientID, issuer)), 0o600))
-	return config
+`, backend, dir, demoidp.ClientID, issuer)), 0o600))
+	return config, dir
 }

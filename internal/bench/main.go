@@ -71,27 +71,7 @@ func cachedToken(ctx context.Context, tmp, binary string, runs int) {
 	idp, err := demoidp.Start(ctx, demoidp.Options{PollInterval: time.Second, Logger: slog.New(slog.DiscardHandler)})
 	check(err)
 	defer idp.Close()
-	config := filepath.Join(tmp, "config.toml")
-	check(os.WriteFile(config, []byte(fmt.Sprintf(`
-[store]
-backend = "file"
-dir = %q
-[profiles.bench]
-provider  = "oidc"
-client_id = %q
-[profiles.bench.settings]
-issuer = %q
-`, filepath.Join(tmp, "tokens"), demoidp.ClientID, idp.URL())), 0o600))
-
-	h, err := host.Open(ctx, host.WithConfigFile(config), host.WithCacheDir(filepath.Join(tmp, "cache")))
-	check(err)
-	s, err := h.Session("")
-	check(err)
-	_, err = s.Login(ctx, host.LoginOptions{OnCode: func(da host.DeviceCode) { check(idp.Approve(da.UserCode, "alice")) }})
-	check(err)
-	tok, err := s.Token(ctx)
-	check(err)
-	h.Close()
+	config, _, tok := benchLogin(ctx, tmp, "file", "file", idp)
 
 	floorBin := filepath.Join(tmp, "floor")
 	out, err := exec.Command("go", "build", "-o", floorBin, "./internal/bench/floor").CombinedOutput()
@@ -99,7 +79,7 @@ issuer = %q
 		log.Fatalf("bench: building the floor program: %v\n%s", err, out)
 	}
 	tokenFile := filepath.Join(tmp, "token.txt")
-	check(os.WriteFile(tokenFile, []byte(tok.AccessToken+"\n"), 0o600))
+	check(os.WriteFile(tokenFile, []byte(tok+"\n"), 0o600))
 
 	var idplug, floor []time.Duration
 	for range runs {
@@ -264,19 +244,9 @@ func keyringReachable(ctx context.Context) error {
 
 // benchLogin writes a configuration with one profile, "bench", whose tokens
 // go to backend in tmp/name, and logs it in to idp. It returns the
-// configuration file and the token directory.
-func benchLogin(ctx context.Context, tmp, name, backend string, idp *demoidp.Server) (config, dir string) {
-	config, dir = filepath.Join(tmp, name+".toml"), filepath.Join(tmp, name)
-	check(os.WriteFile(config, []byte(fmt.Sprintf(`
-[store]
-backend = %q
-dir = %q
-[profiles.bench]
-provider  = "oidc"
-client_id = %q
-[profiles.bench.settings]
-issuer = %q
-`, backend, dir, demoidp.ClientID, idp.URL())), 0o600))
+// configuration file, the token directory and the access token.
+func benchLogin(ctx context.Context, tmp, name, backend string, idp *demoidp.Server) (config, dir, accessToken string) {
+	config, dir = writeConfig(tmp, name, backend, idp.URL())
 	h, err := host.Open(ctx, host.WithConfigFile(config), host.WithCacheDir(filepath.Join(tmp, "cache")))
 	check(err)
 	defer h.Close()
@@ -284,7 +254,9 @@ issuer = %q
 	check(err)
 	_, err = s.Login(ctx, host.LoginOptions{OnCode: func(da host.DeviceCode) { check(idp.Approve(da.UserCode, "alice")) }})
 	check(err)
-	return config, dir
+	tok, err := s.Token(ctx)
+	check(err)
+	return config, dir, tok.AccessToken
 }
 
 // keyringToken times `idplug token` with a cached token in the keyring
@@ -299,7 +271,7 @@ func keyringToken(ctx context.Context, tmp, binary string, runs int) {
 	idp, err := demoidp.Start(ctx, demoidp.Options{PollInterval: time.Second, Logger: slog.New(slog.DiscardHandler)})
 	check(err)
 	defer idp.Close()
-	config, _ := benchLogin(ctx, tmp, "keyring", "keyring", idp)
+	config, _, _ := benchLogin(ctx, tmp, "keyring", "keyring", idp)
 	var ds []time.Duration
 	for range runs {
 		ds = append(ds, timeRun(binary, "--config", config, "token"))
@@ -319,7 +291,7 @@ func tokenAtExpiry(ctx context.Context, tmp, binary string) {
 	for _, backend := range backends {
 		idp, err := demoidp.Start(ctx, demoidp.Options{PollInterval: time.Second, Logger: slog.New(slog.DiscardHandler)})
 		check(err)
-		config, dir := benchLogin(ctx, tmp, "expiry-"+backend, backend, idp)
+		config, dir, _ := benchLogin(ctx, tmp, "expiry-"+backend, backend, idp)
 		var walls []time.Duration
 		var refreshes []int
 		for range 7 {
