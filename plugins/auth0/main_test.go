@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 
@@ -12,36 +10,20 @@ import (
 	"github.com/idplug/idplug/sdk/sdktest"
 )
 
-// exchange is one recorded answer and the OAuth error the engine should see
-// after Interpret ("" for a success).
-type exchange struct {
-	Status uint16          `json:"status"`
-	Body   json.RawMessage `json:"body"`
-	Means  string          `json:"means"`
-}
-
 // recorded is testdata/auth0.json: shapes from Auth0's documentation (see
 // its "source").
 type recorded struct {
-	DeviceAuthorization []exchange   `json:"device_authorization"`
-	TokenPoll           []exchange   `json:"token_poll"`
-	Refresh             []exchange   `json:"refresh"`
-	IDTokenClaims       sdk.Claims   `json:"id_token_claims"`
-	Userinfo            sdk.Claims   `json:"userinfo"`
-	GroupsClaim         string       `json:"groups_claim"`
-	Identity            sdk.Identity `json:"identity"`
+	DeviceAuthorization []sdktest.Recorded `json:"device_authorization"`
+	TokenPoll           []sdktest.Recorded `json:"token_poll"`
+	Refresh             []sdktest.Recorded `json:"refresh"`
+	IDTokenClaims       sdk.Claims         `json:"id_token_claims"`
+	Userinfo            sdk.Claims         `json:"userinfo"`
+	GroupsClaim         string             `json:"groups_claim"`
+	Identity            sdk.Identity       `json:"identity"`
 }
 
-func load(t *testing.T) recorded {
-	t.Helper()
-	b, err := os.ReadFile("testdata/auth0.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r recorded
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatal(err)
-	}
+func load(t *testing.T) (r recorded) {
+	sdktest.Load(t, "testdata/auth0.json", &r)
 	return r
 }
 
@@ -124,25 +106,14 @@ func TestConfigure(t *testing.T) {
 func TestInterpretRecordedResponses(t *testing.T) {
 	r := load(t)
 	p := sdktest.New(Provider{})
-	for ex, list := range map[sdk.Exchange][]exchange{
+	for ex, list := range map[sdk.Exchange][]sdktest.Recorded{
 		sdk.ExchangeDeviceAuthorization: r.DeviceAuthorization,
 		sdk.ExchangeTokenPoll:           r.TokenPoll,
 		sdk.ExchangeRefresh:             r.Refresh,
 	} {
 		for _, rec := range list {
 			t.Run(string(ex)+"/"+string(rec.Body), func(t *testing.T) {
-				in := sdk.HTTPResponse{Status: rec.Status, Headers: []sdk.Header{{Name: "Content-Type", Value: "application/json"}}, Body: string(rec.Body)}
-				out, err := p.Interpret(ex, in)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if code, _ := out.OAuthError(); code != rec.Means {
-					t.Errorf("error %q after interpret (%s), want %q", code, out.Body, rec.Means)
-				}
-				if rec.Means == "" && out.Body != in.Body {
-					t.Errorf("a success was rewritten: %s", out.Body)
-				}
-				if out.Status != rec.Status {
+				if out := sdktest.Interpret(t, p, ex, rec); out.Status != rec.Status {
 					t.Errorf("status %d, want it kept: %d", out.Status, rec.Status)
 				}
 			})

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 
@@ -15,26 +13,14 @@ import (
 // recorded is testdata/keycloak.json: response and claim shapes from
 // Keycloak's documentation and source (see its "source").
 type recorded struct {
-	TokenPoll []struct {
-		Status uint16          `json:"status"`
-		Body   json.RawMessage `json:"body"`
-		Means  string          `json:"means"`
-	} `json:"token_poll"`
-	IDTokenClaims sdk.Claims   `json:"id_token_claims"`
-	Userinfo      sdk.Claims   `json:"userinfo"`
-	Identity      sdk.Identity `json:"identity"`
+	TokenPoll     []sdktest.Recorded `json:"token_poll"`
+	IDTokenClaims sdk.Claims         `json:"id_token_claims"`
+	Userinfo      sdk.Claims         `json:"userinfo"`
+	Identity      sdk.Identity       `json:"identity"`
 }
 
-func load(t *testing.T) recorded {
-	t.Helper()
-	b, err := os.ReadFile("testdata/keycloak.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r recorded
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatal(err)
-	}
+func load(t *testing.T) (r recorded) {
+	sdktest.Load(t, "testdata/keycloak.json", &r)
 	return r
 }
 
@@ -121,7 +107,7 @@ func TestConfigure(t *testing.T) {
 // interpret hook.
 func TestRecordedErrorsAreStandard(t *testing.T) {
 	for _, r := range load(t).TokenPoll {
-		code, _ := sdk.HTTPResponse{Status: r.Status, Body: string(r.Body)}.OAuthError()
+		code, _ := r.Response().OAuthError()
 		if code != r.Means || r.Status != 400 {
 			t.Errorf("%d %s: error %q, want %q with 400", r.Status, r.Body, code, r.Means)
 		}
