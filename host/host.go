@@ -178,13 +178,7 @@ func (h *Host) plugin(ctx context.Context, name string) (*plugin.Plugin, error) 
 		return nil, err
 	}
 	if h.runtime == nil {
-		cache := h.opts.cacheDir
-		if cache == "" {
-			if d, err := os.UserCacheDir(); err == nil {
-				cache = filepath.Join(d, h.opts.app)
-			}
-		}
-		rt, err := wasm.NewRuntime(ctx, wasm.Options{CacheDir: filepath.Join(cache, "wazero"), Logger: h.opts.logger})
+		rt, err := wasm.NewRuntime(ctx, wasm.Options{CacheDir: h.opts.wasmCacheDir(), Logger: h.opts.logger})
 		if err != nil {
 			return nil, err
 		}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -81,3 +82,17 @@ func WithExpirySkew(d time.Duration) Option { return func(o *options) { o.expiry
 
 // commandPath is what users type to run the idplug commands.
 func (o *options) commandPath() string { return cmp.Or(o.command, o.app) }
+
+// wasmCacheDir is where compiled WebAssembly plugins are cached: the cache
+// directory's wazero folder, or "" (memory only) without a user cache dir.
+func (o *options) wasmCacheDir() string {
+	dir := o.cacheDir
+	if dir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			return ""
+		}
+		dir = filepath.Join(base, o.app)
+	}
+	return filepath.Join(dir, "wazero")
+}

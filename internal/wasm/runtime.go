@@ -39,8 +39,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -69,9 +67,8 @@ const (
 
 // Options configure a Runtime. The zero value is ready to use.
 type Options struct {
-	// CacheDir keeps compiled machine code between processes. Empty means
-	// filepath.Join(os.UserCacheDir(), "idplug", "wazero"), or a cache in
-	// memory only when there is no user cache directory.
+	// CacheDir keeps compiled machine code between processes. Empty means a
+	// cache in memory only; the host passes os.UserCacheDir()/<app>/wazero.
 	CacheDir string
 	// MemoryLimit is the most linear memory an instance may have, in bytes,
 	// rounded down to whole 64 KiB pages. Zero means DefaultMemoryLimit.
@@ -139,22 +136,14 @@ func NewRuntime(ctx context.Context, opts Options) (*Runtime, error) {
 }
 
 func newCache(opts Options) (wazero.CompilationCache, error) {
-	if opts.CacheDir != "" {
-		c, err := wazero.NewCompilationCacheWithDir(opts.CacheDir)
-		if err != nil {
-			return nil, fmt.Errorf("wasm: compilation cache: %w", err)
-		}
-		return c, nil
+	if opts.CacheDir == "" {
+		return wazero.NewCompilationCache(), nil
 	}
-	base, err := os.UserCacheDir()
-	if err == nil {
-		var c wazero.CompilationCache
-		if c, err = wazero.NewCompilationCacheWithDir(filepath.Join(base, "idplug", "wazero")); err == nil {
-			return c, nil
-		}
+	c, err := wazero.NewCompilationCacheWithDir(opts.CacheDir)
+	if err != nil {
+		return nil, fmt.Errorf("wasm: compilation cache: %w", err)
 	}
-	opts.Logger.Debug("wasm: compiled plugins are cached in memory only", "err", err)
-	return wazero.NewCompilationCache(), nil
+	return c, nil
 }
 
 // Close stops every instance of every Module loaded by r and releases the
