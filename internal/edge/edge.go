@@ -138,6 +138,24 @@ func loadCAs(file string) (*x509.CertPool, error) {
 // Edge, follows at most 10 redirects, each checked against the allowlist.
 func (e *Edge) Client() *http.Client { return e.client }
 
+// SecureURL reports whether raw is an absolute https URL, or http on a
+// loopback host (localhost, 127.0.0.0/8, ::1): the only URLs tokens may be
+// sent to, and users sent to.
+func SecureURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && u.Host != "" && secure(u)
+}
+
+func secure(u *url.URL) bool {
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return true
+	case "http":
+		return sdk.IsLoopback(strings.ToLower(u.Hostname()))
+	}
+	return false
+}
+
 // Allow adds the origins of urls to the allowlist; empty strings are skipped,
 // so a provider spec's endpoints can be passed as they are. A URL must be
 // https, or http on a loopback host (localhost, 127.0.0.0/8, ::1): tokens
@@ -158,7 +176,7 @@ func (e *Edge) Allow(urls ...string) error {
 		if err != nil {
 			return fmt.Errorf("endpoint of provider %q: %w", e.provider, err)
 		}
-		if strings.EqualFold(u.Scheme, "http") && !sdk.IsLoopback(strings.ToLower(u.Hostname())) {
+		if !secure(u) {
 			return fmt.Errorf("endpoint %s of provider %q: http:// is accepted only for loopback hosts; the provider must use https", redactURL(u), e.provider)
 		}
 		add = append(add, o)

@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 
+	"github.com/idplug/idplug/internal/edge"
 	"github.com/idplug/idplug/sdk"
 )
 
@@ -74,21 +74,11 @@ func Discover(ctx context.Context, hc *http.Client, hooks Hooks, discoveryURL, w
 		{"userinfo_endpoint", dj.Userinfo}, {"revocation_endpoint", dj.Revocation},
 		{"jwks_uri", dj.JWKS}, {"end_session_endpoint", dj.EndSession},
 	} {
-		if f.url != "" && !secureURL(f.url) {
+		if f.url != "" && !edge.SecureURL(f.url) {
 			return Discovery{}, fmt.Errorf("discovery: %s %q must be an https URL (http only on a loopback host); the provider's discovery document is wrong", f.name, f.url)
 		}
 	}
 	return d, nil
-}
-
-// secureURL reports whether s is an absolute https URL, or http on a loopback
-// host.
-func secureURL(s string) bool {
-	u, err := url.Parse(s)
-	if err != nil || u.Host == "" {
-		return false
-	}
-	return u.Scheme == "https" || u.Scheme == "http" && sdk.IsLoopback(u.Hostname())
 }
 
 // Resolve returns spec with its missing issuer and endpoints filled from d;
