@@ -306,7 +306,7 @@ func (e *Edge) logExchange(req *http.Request, resp *http.Response, err error, at
 		if b, err := req.GetBody(); err == nil {
 			body, _ := io.ReadAll(io.LimitReader(b, maxLoggedBody))
 			b.Close()
-			attrs = append(attrs, slog.String("request_body", redact(string(body))))
+			attrs = append(attrs, slog.String("request_body", Redact(string(body))))
 		}
 	}
 	if err != nil {
@@ -320,6 +320,6 @@ func (e *Edge) logExchange(req *http.Request, resp *http.Response, err error, at
 		io.Reader
 		io.Closer
 	}{io.MultiReader(bytes.NewReader(head), resp.Body), resp.Body}
-	attrs = append(attrs, slog.Int("status", resp.StatusCode), slog.String("response_body", redact(string(head))))
+	attrs = append(attrs, slog.Int("status", resp.StatusCode), slog.String("response_body", Redact(string(head))))
 	e.log.LogAttrs(ctx, slog.LevelDebug, "http", attrs...)
 }

@@ -192,8 +192,8 @@ func TestRedact(t *testing.T) {
 		{`<html>plain</html>`, `<html>plain</html>`},
 	}
 	for _, tt := range tests {
-		if got := redact(tt.in); got != tt.want {
-			t.Errorf("redact(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := Redact(tt.in); got != tt.want {
+			t.Errorf("Redact(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 	u, _ := url.Parse("https://u:pw@idp.example/cb?code=c0&state=s")

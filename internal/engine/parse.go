@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -72,7 +73,7 @@ func answerError(ex sdk.Exchange, resp sdk.HTTPResponse) error {
 	}
 	if status == http.StatusUnauthorized {
 		for _, h := range resp.Headers {
-			if m := bearerError.FindStringSubmatch(h.Value); m != nil && strings.EqualFold(h.Name, "WWW-Authenticate") {
+			if m := bearerError().FindStringSubmatch(h.Value); m != nil && strings.EqualFold(h.Name, "WWW-Authenticate") {
 				return newOAuthError(ex, status, m[1], "", "")
 			}
 		}
@@ -83,8 +84,11 @@ func answerError(ex sdk.Exchange, resp sdk.HTTPResponse) error {
 	return nil
 }
 
-// bearerError finds the error attribute of a Bearer challenge (RFC 6750 §3).
-var bearerError = regexp.MustCompile(`(?i)^Bearer\b.*\berror="([^"]*)"`)
+// bearerError finds the error attribute of a Bearer challenge (RFC 6750 §3);
+// compiled on first use, off the start-up path.
+var bearerError = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)^Bearer\b.*\berror="([^"]*)"`)
+})
 
 // tokenJSON is a successful token response (RFC 6749 §5.1) with the ID
 // token of OpenID Connect Core 1.0 §3.1.3.3.
