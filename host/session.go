@@ -67,17 +67,13 @@ type LoginOptions struct {
 	OnEvent func(PollEvent)
 }
 
-// Identity is who is logged in, as the provider's plugin maps it.
+// Identity is who is logged in, as the provider's plugin maps it, with the
+// profile it came through.
 type Identity struct {
-	Subject   string          `json:"subject"`
-	Username  string          `json:"username"`
-	Name      string          `json:"name"`
-	Email     string          `json:"email"`
-	Groups    []string        `json:"groups"`
-	Extra     json.RawMessage `json:"extra,omitempty"`
-	Provider  string          `json:"provider"`
-	Profile   string          `json:"profile"`
-	ExpiresAt *time.Time      `json:"expires_at"`
+	sdk.Identity
+	Provider  string     `json:"provider"`
+	Profile   string     `json:"profile"`
+	ExpiresAt *time.Time `json:"expires_at"`
 }
 
 // Login runs the device authorization grant: it asks the provider for a code,
@@ -329,10 +325,7 @@ func (s *Session) identity(ctx context.Context, c *conn, b *store.Bundle) (*Iden
 	if err != nil {
 		return nil, err
 	}
-	out := &Identity{
-		Subject: id.Subject, Username: id.Username, Name: id.Name, Email: id.Email,
-		Groups: id.Groups, Extra: id.Extra, Provider: s.profile.Provider, Profile: s.profile.Name,
-	}
+	out := &Identity{Identity: id, Provider: s.profile.Provider, Profile: s.profile.Name}
 	if out.Groups == nil {
 		out.Groups = []string{}
 	}
