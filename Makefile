@@ -2,7 +2,7 @@
 
 GO          ?= go
 BIN         := bin
-PROVIDERS   := $(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/main.go))))
+PROVIDERS   := $(patsubst plugins/%/cmd/main.go,%,$(wildcard plugins/*/cmd/main.go))
 WASM        := $(PROVIDERS:%=$(BIN)/plugins/%.wasm)
 EXES        := $(PROVIDERS:%=$(BIN)/plugins/idplug-plugin-%)
 GO_SOURCES  := $(shell find . -name '*.go' -not -path './node_modules/*') go.mod go.sum
@@ -15,38 +15,40 @@ DEMO_ADDR   ?= 127.0.0.1:8765
 help: ## list the jobs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-build: $(BIN)/idplug $(BIN)/demoidp ## bin/idplug with the built-in plugins inside, and the demo IdP
+build: $(BIN)/idplug $(BIN)/demoidp ## bin/idplug (every built-in provider in-process) and the demo IdP
 
 plugins: $(WASM) $(EXES) ## every provider of plugins/ as bin/plugins/<name>.wasm and bin/plugins/idplug-plugin-<name>
 
+# Each provider's ./cmd, the same source the host links in-process, as a
+# WebAssembly module for [plugins.X] wasm = "…".
 $(BIN)/plugins/%.wasm: $(GO_SOURCES)
 	@mkdir -p $(@D)
-	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -ldflags='-s -w' -o $@ ./plugins/$*
+	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -ldflags='-s -w' -o $@ ./plugins/$*/cmd
 
 # The same source as a go-plugin executable, for [plugins.X] command = "…".
 $(BIN)/plugins/idplug-plugin-%: $(GO_SOURCES)
 	@mkdir -p $(@D)
-	$(GO) build -trimpath -ldflags='-s -w' -o $@ ./plugins/$*
+	$(GO) build -trimpath -ldflags='-s -w' -o $@ ./plugins/$*/cmd
 
 # The gRPC service of subprocess plugins; the generated code is committed.
-proto: ## regenerate internal/subprocess/pb from wit/idplug.proto (needs protoc: apt-get install protobuf-compiler)
+proto: ## regenerate internal/wire from wit/idplug.proto (needs protoc: apt-get install protobuf-compiler)
 	for gen in $(PROTOC_GEN); do GOBIN=$(abspath $(BIN)/tools) $(GO) install $$gen || exit 1; done
 	PATH="$(abspath $(BIN)/tools):$$PATH" protoc -I wit \
 		--go_out=. --go_opt=module=github.com/idplug/idplug \
 		--go-grpc_out=. --go-grpc_opt=module=github.com/idplug/idplug wit/idplug.proto
 
-# The built-in plugins are the same modules, embedded into the binary.
-$(BIN)/idplug: $(WASM) $(GO_SOURCES)
-	rm -f internal/builtin/wasm/*.wasm
-	cp $(WASM) internal/builtin/wasm/
+$(BIN)/idplug: $(GO_SOURCES)
 	$(GO) build -trimpath -o $@ ./cmd/idplug
 
 $(BIN)/demoidp: $(GO_SOURCES)
 	$(GO) build -o $@ ./cmd/demoidp
 
-test: build plugins ## unit and integration tests (race detector on)
+# .ci/test-env runs npm ci for the conformance peer and gives the tests a
+# private gnome-keyring; what this machine lacks, it skips with a line saying
+# what to install.
+test: build plugins ## unit and integration tests (race detector on), conformance peer and OS keyring included
 	IDPLUG_BIN=$(abspath $(BIN)/idplug) IDPLUG_PLUGINS=$(abspath $(BIN)/plugins) \
-		$(GO) test -race -timeout 15m -count=1 ./...
+		sh .ci/test-env $(GO) test -race -timeout 15m -count=1 ./...
 
 demo: build ## start the demo IdP on $(DEMO_ADDR) and sign in to it
 	./cmd/demoidp/demo.sh $(DEMO_ADDR)
@@ -61,4 +63,4 @@ lint: ## gofmt, go vet, staticcheck
 	$(GO) run $(STATICCHECK) ./...
 
 clean: ## remove build outputs
-	rm -rf $(BIN) internal/builtin/wasm/*.wasm
+	rm -rf $(BIN)

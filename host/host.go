@@ -2,36 +2,25 @@ package host
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
-	"sync"
 
 	"github.com/idplug/idplug/host/config"
 	"github.com/idplug/idplug/host/store"
-	"github.com/idplug/idplug/internal/builtin"
 	"github.com/idplug/idplug/internal/plugin"
-	"github.com/idplug/idplug/internal/subprocess"
-	"github.com/idplug/idplug/internal/wasm"
+	_ "github.com/idplug/idplug/plugins" // the built-in providers register themselves
 	"github.com/idplug/idplug/sdk"
 )
 
 // Host is an opened configuration: its profiles, token store and plugins.
 // It is safe for concurrent use. Close it when done to release plugins.
 type Host struct {
-	opts  options
-	cfg   *config.Config
-	store store.Store
-
-	mu      sync.Mutex
-	runtime *wasm.Runtime
-	plugins map[string]*plugin.Plugin
+	opts    options
+	cfg     *config.Config
+	store   store.Store
+	plugins *plugin.Loader
 }
 
 // Open reads the configuration and opens the token store. It loads no plugin:
@@ -42,7 +31,11 @@ func Open(ctx context.Context, opts ...Option) (*Host, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	cfg, err := config.Load(config.Locate(o.app, o.configFile))
+	var defaults []byte
+	if o.defaults != "" {
+		defaults = []byte(o.defaults)
+	}
+	cfg, err := config.Load(o.app, o.configFile, defaults)
 	if err != nil {
 		return nil, &ConfigError{Err: err}
 	}
@@ -50,7 +43,18 @@ func Open(ctx context.Context, opts ...Option) (*Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Host{opts: o, cfg: cfg, store: st, plugins: map[string]*plugin.Plugin{}}, nil
+	sources := map[string]plugin.Source{}
+	for name, p := range cfg.Plugins {
+		sources[name] = plugin.Source{Wasm: p.Wasm, Command: p.Command, SHA256: p.SHA256, Where: fmt.Sprintf("%s: plugins.%s", p.Pos, name)}
+	}
+	loader := plugin.NewLoader(plugin.Options{
+		Providers: append(sdk.Registered(), o.providers...),
+		Modules:   o.modules,
+		Sources:   sources,
+		CacheDir:  o.wasmCacheDir(),
+		Logger:    o.logger,
+	})
+	return &Host{opts: o, cfg: cfg, store: st, plugins: loader}, nil
 }
 
 // openStore opens the [store] backend. "keyring" fails, as a configuration
@@ -72,8 +76,11 @@ func openStore(ctx context.Context, cfg *config.Config, o options) (store.Store,
 	return st, err
 }
 
+// defaultStateDir is $XDG_STATE_HOME/<app>, or ~/.local/state/<app>. A
+// relative XDG_STATE_HOME is ignored, as the XDG Base Directory
+// specification says.
 func defaultStateDir(app string) string {
-	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+	if d := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
 		return filepath.Join(d, app)
 	}
 	home, err := os.UserHomeDir()
@@ -83,12 +90,6 @@ func defaultStateDir(app string) string {
 	return filepath.Join(home, ".local", "state", app)
 }
 
-// Config returns the configuration the host was opened with.
-func (h *Host) Config() *config.Config { return h.cfg }
-
-// Logger returns the host's logger.
-func (h *Host) Logger() *slog.Logger { return h.opts.logger }
-
 // Session returns the session of the named profile; "" means the default
 // profile (default_profile, or the only profile).
 func (h *Host) Session(profile string) (*Session, error) {
@@ -96,180 +97,68 @@ func (h *Host) Session(profile string) (*Session, error) {
 	if err != nil {
 		return nil, &ConfigError{Err: err}
 	}
-	return &Session{h: h, profile: p, key: store.Key{Profile: p.Name, Fingerprint: p.Fingerprint(h.pluginSource(p.Provider))}}, nil
+	return &Session{h: h, profile: p, key: store.Key{Profile: p.Name, Fingerprint: p.Fingerprint(h.plugins.Fingerprint(p.Provider))}}, nil
 }
 
 // Close releases every loaded plugin.
-func (h *Host) Close() error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	ctx := context.Background()
-	var errs []error
-	for name, p := range h.plugins {
-		errs = append(errs, p.Close(ctx))
-		delete(h.plugins, name)
-	}
-	if h.runtime != nil {
-		errs = append(errs, h.runtime.Close(ctx))
-		h.runtime = nil
-	}
-	return errors.Join(errs...)
-}
+func (h *Host) Close() error { return h.plugins.Close(context.Background()) }
 
 // KillPlugins kills every subprocess plugin this process started and that
 // still runs, whichever Host started it. Close does so for a host's own
 // plugins; a main function defers KillPlugins so that none outlives the
 // program when it panics, since deferred calls run while a panic unwinds.
 // (On Linux the kernel also kills plugins whose host process died.)
-func KillPlugins() { subprocess.KillAll() }
+func KillPlugins() { plugin.KillAll() }
 
-// pluginSource names where provider comes from, for the token fingerprint: a
-// different module must never reuse tokens issued through another.
-func (h *Host) pluginSource(provider string) string {
-	if src, ok := h.cfg.Plugins[provider]; ok {
-		return "sha256:" + src.SHA256
+// Plugin is a provider plugin the host offers, as its describe says.
+type Plugin struct {
+	sdk.PluginInfo
+	Source string // "built-in", "embedded", or the configured path
+	Err    error  // why the plugin did not load; PluginInfo is empty then
+}
+
+// Plugins describes the named plugins, or every plugin the host offers when
+// no name is given, sorted by name: the built-in providers, the modules the
+// program ships and the configuration's [plugins]. A plugin that fails to
+// load is listed with its error; an unknown name is a *ConfigError.
+func (h *Host) Plugins(ctx context.Context, names ...string) ([]Plugin, error) {
+	entries := h.plugins.Entries()
+	source := map[string]string{}
+	for _, e := range entries {
+		source[e.Name] = e.Source
 	}
-	return "builtin:" + provider
-}
-
-// PluginSummary is one row of the plugin list.
-type PluginSummary struct {
-	Name   string // the name profiles use as provider
-	Source string // "built-in" or the module's path
-}
-
-// PluginNames lists the built-in and configured plugins without loading any.
-func (h *Host) PluginNames() []PluginSummary {
-	var out []PluginSummary
-	for _, name := range builtin.Names() {
-		if _, shadowed := h.cfg.Plugins[name]; !shadowed {
-			out = append(out, PluginSummary{Name: name, Source: "built-in"})
+	if len(names) == 0 {
+		for _, e := range entries {
+			names = append(names, e.Name)
 		}
 	}
-	for name, src := range h.cfg.Plugins {
-		out = append(out, PluginSummary{Name: name, Source: firstNonEmpty(src.Wasm, src.Command)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
-}
-
-// PluginInfo loads the named plugin and returns what its describe said.
-func (h *Host) PluginInfo(ctx context.Context, name string) (sdk.PluginInfo, string, error) {
-	p, err := h.plugin(ctx, name)
-	if err != nil {
-		return sdk.PluginInfo{}, "", err
-	}
-	return p.Info(), p.Source(), nil
-}
-
-// plugin loads (once) the plugin profiles call name: a [plugins.name] entry,
-// else the built-in of that name.
-func (h *Host) plugin(ctx context.Context, name string) (*plugin.Plugin, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if p, ok := h.plugins[name]; ok {
-		return p, nil
-	}
-	if src, ok := h.cfg.Plugins[name]; ok && src.Command != "" {
-		return h.command(ctx, name, src)
-	}
-	module, source, err := h.module(name)
-	if err != nil {
-		return nil, err
-	}
-	if h.runtime == nil {
-		rt, err := wasm.NewRuntime(ctx, wasm.Options{CacheDir: h.opts.wasmCacheDir(), Logger: h.opts.logger})
-		if err != nil {
+	var out []Plugin
+	for _, name := range names {
+		if _, ok := source[name]; !ok {
+			_, err := h.plugin(ctx, name)
 			return nil, err
 		}
-		h.runtime = rt
-	}
-	mod, err := h.runtime.Load(ctx, name, module)
-	if err != nil {
-		return nil, err
-	}
-	p, err := plugin.New(ctx, name, source, mod)
-	if err != nil {
-		return nil, err
-	}
-	h.plugins[name] = p
-	return p, nil
-}
-
-// module returns the bytes of wasm plugin name, checking a third-party
-// module against its pinned sha256 before anything runs.
-func (h *Host) module(name string) ([]byte, string, error) {
-	src, ok := h.cfg.Plugins[name]
-	if !ok {
-		b, ok := builtin.Module(name)
-		if !ok {
-			return nil, "", h.unknownProvider(name)
+		p, err := h.plugins.Load(ctx, name)
+		if err != nil {
+			out = append(out, Plugin{PluginInfo: sdk.PluginInfo{Name: name}, Source: source[name], Err: h.pluginError(err)})
+			continue
 		}
-		return b, "built-in", nil
+		out = append(out, Plugin{PluginInfo: p.Info(), Source: source[name]})
 	}
-	b, err := os.ReadFile(src.Wasm)
-	if err != nil {
-		return nil, "", &ConfigError{Err: fmt.Errorf("%s: plugins.%s: cannot read the module: %w", src.Pos, name, err)}
-	}
-	got := sha256.Sum256(b)
-	if err := checkPin(name, src, src.Wasm, "module", hex.EncodeToString(got[:])); err != nil {
-		return nil, "", err
-	}
-	return b, src.Wasm, nil
+	return out, nil
 }
 
-// command starts the subprocess plugin of [plugins.name] (h.mu held). It
-// runs a private copy of the executable, made before the pin is checked:
-// the bytes checked are the bytes that run, whatever happens to the file.
-func (h *Host) command(ctx context.Context, name string, src *config.Plugin) (*plugin.Plugin, error) {
-	exe, err := subprocess.Copy(src.Command)
-	if err != nil {
-		return nil, &ConfigError{Err: fmt.Errorf("%s: plugins.%s: cannot read the executable: %w", src.Pos, name, err)}
-	}
-	if err := checkPin(name, src, src.Command, "executable", exe.SHA256()); err != nil {
-		exe.Close()
-		return nil, err
-	}
-	c, err := subprocess.Start(ctx, name, exe, subprocess.Options{Logger: h.opts.logger})
-	if err != nil {
-		return nil, err
-	}
-	p, err := plugin.New(ctx, name, src.Command, c)
-	if err != nil {
-		return nil, err
-	}
-	h.plugins[name] = p
-	return p, nil
+// plugin loads the plugin profiles call name.
+func (h *Host) plugin(ctx context.Context, name string) (*plugin.Plugin, error) {
+	p, err := h.plugins.Load(ctx, name)
+	return p, h.pluginError(err)
 }
 
-// checkPin compares got, the sha256 of the plugin file at path, with the
-// pin of [plugins.name]; what names the kind of file for the user.
-func checkPin(name string, src *config.Plugin, path, what, got string) error {
-	if src.SHA256 == "" {
-		return &ConfigError{Err: fmt.Errorf("%s: plugins.%s: sha256 is required to pin the %s; if you trust %s, add sha256 = %q", src.Pos, name, what, path, got)}
+// pluginError turns the loader's configuration problems into *ConfigError.
+func (h *Host) pluginError(err error) error {
+	var ce *plugin.ConfigError
+	if errors.As(err, &ce) {
+		return &ConfigError{Err: ce.Err}
 	}
-	if !strings.EqualFold(got, src.SHA256) {
-		return &ConfigError{Err: fmt.Errorf("%s: plugins.%s: %s has sha256 %s but the configuration pins %s; refusing to load it (update the pin only if you trust the new %s)", src.Pos, name, path, got, src.SHA256, what)}
-	}
-	return nil
-}
-
-func (h *Host) unknownProvider(name string) error {
-	var names []string
-	for _, p := range h.PluginNames() {
-		names = append(names, p.Name)
-	}
-	if len(builtin.Names()) == 0 {
-		return &ConfigError{Err: fmt.Errorf("provider %q: this binary has no built-in plugins; build it with `make build`, or configure [plugins.%s]", name, name)}
-	}
-	return &ConfigError{Err: fmt.Errorf("provider %q is neither built in nor configured under [plugins]; known providers: %s", name, strings.Join(names, ", "))}
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
+	return err
 }

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/idplug/idplug/sdk"
 )
 
 // Option configures Open. Options are applied in order; later ones win.
@@ -23,6 +25,9 @@ type options struct {
 	logger     *slog.Logger
 	warnings   io.Writer
 	expirySkew time.Duration
+	defaults   string            // compiled-in configuration, TOML
+	providers  []sdk.Provider    // in-process, on top of the registered ones
+	modules    map[string][]byte // WebAssembly plugins shipped in the program
 }
 
 func defaults() options {
@@ -55,8 +60,8 @@ func WithConfigFile(path string) Option { return func(o *options) { o.configFile
 // (~/.local/state/<app>).
 func WithStateDir(dir string) Option { return func(o *options) { o.stateDir = dir } }
 
-// WithCacheDir sets the directory of the WebAssembly compilation cache; the
-// default is os.UserCacheDir()/<app>.
+// WithCacheDir sets the directory of the WebAssembly compilation cache of
+// third-party and shipped modules; the default is os.UserCacheDir()/<app>.
 func WithCacheDir(dir string) Option { return func(o *options) { o.cacheDir = dir } }
 
 // WithVersion sets the version the host reports in its User-Agent
@@ -95,4 +100,34 @@ func (o *options) wasmCacheDir() string {
 		dir = filepath.Join(base, o.app)
 	}
 	return filepath.Join(dir, "wazero")
+}
+
+// WithDefaultConfig compiles in a default configuration, TOML text in the
+// format of the configuration file. The user's file, when there is one, is
+// read on top of it: it adds profiles and plugins, replaces a default profile
+// of the same name as a whole, and its default_profile and [store] settings
+// win. With no file at all the defaults alone serve, so that a tool's
+// `login` works out of the box. Errors in the defaults name them as
+// "<app> built-in defaults" with a line number.
+func WithDefaultConfig(toml string) Option { return func(o *options) { o.defaults = toml } }
+
+// WithProvider links provider p into this host in-process, under the name
+// its Describe gives, like the built-in providers (and replacing one of the
+// same name). A provider package can instead register itself for every host
+// of the program with sdk.Register in an init function.
+func WithProvider(p sdk.Provider) Option {
+	return func(o *options) { o.providers = append(o.providers, p) }
+}
+
+// WithWasmPlugin ships a WebAssembly plugin inside the program: profiles
+// can name it as their provider without a [plugins] entry. It runs in the
+// sandbox like any module; being part of the program, it needs no sha256
+// pin. A [plugins] entry of the same name in the configuration wins.
+func WithWasmPlugin(name string, module []byte) Option {
+	return func(o *options) {
+		if o.modules == nil {
+			o.modules = map[string][]byte{}
+		}
+		o.modules[name] = module
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"unicode"
 
+	"github.com/idplug/idplug/internal/wire"
 	"github.com/idplug/idplug/sdk"
 )
 
@@ -53,18 +54,18 @@ var enums = map[string]reflect.Type{
 	"level":        reflect.TypeFor[sdk.Level](),
 }
 
-// functions maps every function a provider exports to its sdk.Function and
+// functions maps every function a provider exports to its wire.Function and
 // the types of its input and output documents. The input document's fields
 // are the function's parameters; a function without any takes {}.
 var functions = map[string]struct {
-	fn      sdk.Function
+	fn      wire.Function
 	in, out reflect.Type
 }{
-	"describe":  {sdk.FuncDescribe, reflect.TypeFor[struct{}](), reflect.TypeFor[sdk.PluginInfo]()},
-	"configure": {sdk.FuncConfigure, reflect.TypeFor[sdk.ConfigureInput](), reflect.TypeFor[sdk.ConfigureOutput]()},
-	"prepare":   {sdk.FuncPrepare, reflect.TypeFor[sdk.PrepareInput](), reflect.TypeFor[sdk.HTTPRequest]()},
-	"interpret": {sdk.FuncInterpret, reflect.TypeFor[sdk.InterpretInput](), reflect.TypeFor[sdk.HTTPResponse]()},
-	"identity":  {sdk.FuncIdentity, reflect.TypeFor[sdk.IdentityInput](), reflect.TypeFor[sdk.Identity]()},
+	"describe":  {wire.FuncDescribe, reflect.TypeFor[struct{}](), reflect.TypeFor[sdk.PluginInfo]()},
+	"configure": {wire.FuncConfigure, reflect.TypeFor[wire.ConfigureInput](), reflect.TypeFor[wire.ConfigureOutput]()},
+	"prepare":   {wire.FuncPrepare, reflect.TypeFor[wire.PrepareInput](), reflect.TypeFor[sdk.HTTPRequest]()},
+	"interpret": {wire.FuncInterpret, reflect.TypeFor[wire.InterpretInput](), reflect.TypeFor[sdk.HTTPResponse]()},
+	"identity":  {wire.FuncIdentity, reflect.TypeFor[wire.IdentityInput](), reflect.TypeFor[sdk.Identity]()},
 }
 
 func TestContract(t *testing.T) {
@@ -556,30 +557,30 @@ var (
 // wit/README.md quotes as the exact bytes that cross the boundary.
 var golden = []struct {
 	name   string
-	fn     sdk.Function
+	fn     wire.Function
 	in     any
 	readme bool
 }{
-	{"describe", sdk.FuncDescribe, struct{}{}, false},
-	{"configure", sdk.FuncConfigure, sdk.ConfigureInput{
+	{"describe", wire.FuncDescribe, struct{}{}, false},
+	{"configure", wire.FuncConfigure, wire.ConfigureInput{
 		Settings: map[string]string{"issuer": "https://example.eu.auth0.com", "audience": "https://api.example.com"},
 		Client:   sdk.Client{ClientID: "cli", Scopes: []string{"openid", "email"}},
 	}, true},
-	{"configure-error", sdk.FuncConfigure, sdk.ConfigureInput{
+	{"configure-error", wire.FuncConfigure, wire.ConfigureInput{
 		Settings: map[string]string{"issuer": "http://example.com"},
 		Client:   sdk.Client{ClientID: "cli", ClientSecret: "s3cret", Scopes: []string{}},
 	}, true},
-	{"prepare", sdk.FuncPrepare, sdk.PrepareInput{Exchange: sdk.ExchangeTokenPoll, Request: sdk.HTTPRequest{
+	{"prepare", wire.FuncPrepare, wire.PrepareInput{Exchange: sdk.ExchangeTokenPoll, Request: sdk.HTTPRequest{
 		Method: "POST", URL: "https://example.eu.auth0.com/oauth/token", Headers: form,
 		Body: "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code=Ag_EE&client_id=cli",
 	}}, false},
-	{"prepare-error", sdk.FuncPrepare, sdk.PrepareInput{Exchange: sdk.ExchangeRevocation, Request: sdk.HTTPRequest{
+	{"prepare-error", wire.FuncPrepare, wire.PrepareInput{Exchange: sdk.ExchangeRevocation, Request: sdk.HTTPRequest{
 		Method: "POST", URL: "https://example.eu.auth0.com/oauth/revoke", Headers: form, Body: "token=t&client_id=cli",
 	}}, true},
-	{"interpret", sdk.FuncInterpret, sdk.InterpretInput{Exchange: sdk.ExchangeTokenPoll, Response: sdk.HTTPResponse{
+	{"interpret", wire.FuncInterpret, wire.InterpretInput{Exchange: sdk.ExchangeTokenPoll, Response: sdk.HTTPResponse{
 		Status: 403, Headers: jsonHdr, Body: `{"error":"denied","error_description":"the user said no"}`,
 	}}, false},
-	{"identity", sdk.FuncIdentity, sdk.IdentityInput{
+	{"identity", wire.FuncIdentity, wire.IdentityInput{
 		IDTokenClaims: sdk.Claims{"sub": "auth0|42", "email": "ada@example.com", "groups": []string{"admins"}},
 		Userinfo:      sdk.Claims{"name": "Ada Lovelace", "preferred_username": "ada"},
 		Settings:      map[string]string{"audience": "https://api.example.com"},
@@ -587,7 +588,7 @@ var golden = []struct {
 }
 
 // TestGolden encodes each input as the host does, runs the call through
-// sdk.Handle as every transport does, and compares both documents with
+// wire.Handle as every transport does, and compares both documents with
 // sdk/testdata.
 func TestGolden(t *testing.T) {
 	readme, err := os.ReadFile("../wit/README.md")
@@ -600,7 +601,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out := sdk.Handle(example{}, g.fn, in)
+			out := wire.Handle(example{}, g.fn, in)
 			for _, doc := range []struct{ file, compact string }{
 				{g.name + ".input.json", string(in)},
 				{g.name + ".output.json", string(out)},

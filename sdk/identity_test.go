@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/idplug/idplug/internal/wire"
 	"github.com/idplug/idplug/sdk"
 )
 
@@ -27,8 +28,8 @@ func TestSettingsIdentifierGetsTheSettings(t *testing.T) {
 		{"no settings from an older host", `{"id_token_claims":{"sub":"u","groups":["g"]},"userinfo":{}}`, []string{"g"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var res sdk.Result
-			if err := json.Unmarshal(sdk.Handle(tuned{}, sdk.FuncIdentity, []byte(tc.input)), &res); err != nil || res.Error != "" {
+			var res wire.Result
+			if err := json.Unmarshal(wire.Handle(tuned{}, wire.FuncIdentity, []byte(tc.input)), &res); err != nil || res.Error != "" {
 				t.Fatalf("envelope %+v, %v", res, err)
 			}
 			var id sdk.Identity

@@ -2,18 +2,17 @@
 
 package sdk
 
-import (
-	"log"
-	"sync"
-)
+import "sync"
 
 var (
 	logMu   sync.Mutex
-	logSink = func(level Level, msg string) { log.Printf("%s: %s", level, msg) }
+	logSink = func(Level, string) {}
 )
 
-// SetLogSink routes Logf to f outside WebAssembly (in-process tests and the
-// subprocess transport). It returns the previous sink.
+// SetLogSink routes Logf to f outside WebAssembly, and returns the previous
+// sink. The host points it at its logger for the providers it runs
+// in-process, and a subprocess plugin at its stderr; a provider's unit test
+// may capture its logs with it. By default Logf discards messages.
 func SetLogSink(f func(Level, string)) (previous func(Level, string)) {
 	logMu.Lock()
 	defer logMu.Unlock()

@@ -1,23 +1,39 @@
 package sdk
 
-import "errors"
+import (
+	"slices"
+	"sync"
+)
 
-// registered is the provider this plugin serves.
-var registered Provider
+var (
+	registryMu sync.Mutex
+	registry   []Provider
+)
 
-// Register makes p the provider this plugin serves. Call it from an init
-// function of package main, not from main: a WebAssembly reactor runs its
-// package initialisers when the host instantiates it, but never main. main
-// calls Main, which serves p when the program runs as a subprocess plugin:
+// Register links p into the program, under the name its Describe gives. Call
+// it from an init function of the provider's package:
 //
 //	func init() { sdk.Register(Provider{}) }
 //
-//	func main() { sdk.Main() }
+// A program that embeds the idplug host offers every registered provider as
+// a built-in, called in-process. A plugin program, built with package
+// sdk/serve, serves the one provider it registered. Register panics when a
+// provider of the same name is already registered, like database/sql's
+// Register: two providers answering to one name is a build mistake.
 func Register(p Provider) {
-	if registered != nil {
-		panic("sdk: Register called twice; a plugin serves one provider")
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	name := p.Describe().Name
+	if slices.ContainsFunc(registry, func(q Provider) bool { return q.Describe().Name == name }) {
+		panic("sdk: Register called twice for provider " + quote(name))
 	}
-	registered = p
+	registry = append(registry, p)
 }
 
-var errNotRegistered = errors.New("no provider registered: call sdk.Register from an init function of package main")
+// Registered returns the providers registered so far, in the order they
+// registered. The host and sdk/serve call it.
+func Registered() []Provider {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	return slices.Clone(registry)
+}

@@ -1,7 +1,7 @@
 package sdk
 
 import (
-	"net"
+	"net/netip"
 	"net/url"
 	"strings"
 )
@@ -31,8 +31,8 @@ func IsLoopback(host string) bool {
 	if host == "localhost" {
 		return true
 	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 func quote(s string) string { return "\"" + s + "\"" }

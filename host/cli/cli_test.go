@@ -175,7 +175,7 @@ func TestJSONEvents(t *testing.T) {
 // DESIGN.md §4, with groups a list even when there are none.
 func TestWhoamiJSONFields(t *testing.T) {
 	var b bytes.Buffer
-	writeJSON(&b, whoamiJSON{Groups: []string{}})
+	writeJSON(&b, &host.Identity{Groups: []string{}})
 	want := `{"subject":"","username":"","name":"","email":"","groups":[],"provider":"","profile":"","expires_at":null}` + "\n"
 	if b.String() != want {
 		t.Errorf("whoami --json\n got %s want %s", b.String(), want)

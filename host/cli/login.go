@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/idplug/idplug/host"
-	"github.com/idplug/idplug/internal/engine"
 )
 
 type loginOptions struct {
@@ -84,14 +83,14 @@ func runLogin(ctx context.Context, g *globals, o loginOptions) error {
 			}
 		},
 		OnEvent: func(ev host.PollEvent) {
-			if ev.Kind == engine.PollAuthorized {
+			if ev.Kind == host.PollAuthorized {
 				return // reported below, with the identity
 			}
 			if o.json {
 				writeJSON(out, pollEvent(ev))
 				return
 			}
-			if ev.Kind == engine.PollRetrying || ev.Kind == engine.PollSlowDown {
+			if ev.Kind == host.PollRetrying || ev.Kind == host.PollSlowDown {
 				if progress != nil {
 					progress.note(describePoll(ev))
 				} else {
@@ -192,9 +191,9 @@ func pollEvent(ev host.PollEvent) pollJSON {
 
 func describePoll(ev host.PollEvent) string {
 	switch ev.Kind {
-	case engine.PollSlowDown:
+	case host.PollSlowDown:
 		return fmt.Sprintf("The identity provider asked to poll more slowly; next check in %s.", time.Until(ev.Next).Round(time.Second))
-	case engine.PollRetrying:
+	case host.PollRetrying:
 		return fmt.Sprintf("The identity provider is not answering (%v); retrying in %s.", ev.Err, time.Until(ev.Next).Round(time.Second))
 	}
 	return string(ev.Kind)

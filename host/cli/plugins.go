@@ -64,13 +64,15 @@ func runPluginsList(ctx context.Context, g *globals, asJSON bool) error {
 		Source string `json:"source"`
 		Error  string `json:"error,omitempty"`
 	}
+	plugins, err := h.Plugins(ctx)
+	if err != nil {
+		return err
+	}
 	var rows []row
-	for _, p := range h.PluginNames() {
-		info, _, err := h.PluginInfo(ctx, p.Name)
-		r := row{PluginInfo: info, Source: p.Source}
-		r.Name = p.Name
-		if err != nil {
-			r.Error = err.Error()
+	for _, p := range plugins {
+		r := row{PluginInfo: p.PluginInfo, Source: p.Source}
+		if p.Err != nil {
+			r.Error = p.Err.Error()
 		}
 		rows = append(rows, r)
 	}
@@ -96,10 +98,14 @@ func runPluginsInfo(ctx context.Context, g *globals, name string, asJSON bool) e
 		return err
 	}
 	defer h.Close()
-	info, source, err := h.PluginInfo(ctx, name)
+	plugins, err := h.Plugins(ctx, name)
 	if err != nil {
 		return err
 	}
+	if plugins[0].Err != nil {
+		return plugins[0].Err
+	}
+	info, source := plugins[0].PluginInfo, plugins[0].Source
 	if asJSON {
 		writeJSON(g.io.Out, info)
 		return nil

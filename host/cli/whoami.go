@@ -10,19 +10,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// whoamiJSON is the output of whoami --json: exactly the fields of DESIGN.md
-// §4, groups always a list, expires_at null when the expiry is unknown.
-type whoamiJSON struct {
-	Subject   string     `json:"subject"`
-	Username  string     `json:"username"`
-	Name      string     `json:"name"`
-	Email     string     `json:"email"`
-	Groups    []string   `json:"groups"`
-	Provider  string     `json:"provider"`
-	Profile   string     `json:"profile"`
-	ExpiresAt *time.Time `json:"expires_at"`
-}
-
 func newWhoamiCmd(g *globals) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -53,14 +40,7 @@ func runWhoami(ctx context.Context, g *globals, asJSON bool) error {
 		return err
 	}
 	if asJSON {
-		groups := id.Groups
-		if groups == nil {
-			groups = []string{}
-		}
-		writeJSON(g.io.Out, whoamiJSON{
-			Subject: id.Subject, Username: id.Username, Name: id.Name, Email: id.Email, Groups: groups,
-			Provider: id.Provider, Profile: id.Profile, ExpiresAt: id.ExpiresAt,
-		})
+		writeJSON(g.io.Out, id)
 		return nil
 	}
 	tw := tabwriter.NewWriter(g.io.Out, 0, 4, 2, ' ', 0)

@@ -1,9 +1,11 @@
 // Package config reads idplug's TOML configuration file: the profiles a user
 // can sign in with, the third-party plugins they use, and where tokens are
-// stored (DESIGN.md §3).
+// stored (DESIGN.md §3). [Load] can lay the file over a default configuration
+// compiled into an embedding tool (DESIGN.md §7).
 //
 // Parse and Load check the whole file and report every problem at once as
-// [Errors], each naming the file, line and key and saying what to change.
+// [Errors], each naming the file (or the built-in defaults), line and key and
+// saying what to change.
 // Provider settings are kept as raw TOML values with their positions; the host
 // validates them against the settings the provider plugin declares and reports
 // problems with [Profile.SettingError].
@@ -32,9 +34,10 @@ const (
 	BackendFile    = "file"    // 0600 files only
 )
 
-// Config is a parsed configuration file.
+// Config is a parsed configuration: a file, possibly laid over an embedding
+// tool's built-in defaults (see [Load]).
 type Config struct {
-	Path           string // the file it came from
+	Path           string // the user's file; the built-in defaults' name when there is no file
 	DefaultProfile string // "" when unset
 	Store          Store
 	Profiles       map[string]*Profile // by name
@@ -109,32 +112,68 @@ client_id = "my-cli"
 [profiles.work.settings]
 issuer = "https://idp.example.com"`
 
-// Load reads and parses the configuration file at path (see [Locate]).
-// When the file does not exist the error wraps [fs.ErrNotExist] and shows how
-// to write one. Relative plugin and store paths are made absolute.
-func Load(path string) (*Config, error) {
+// Load reads the configuration of the application app from the file that
+// [Locate](app, flagValue) finds. An embedding tool may pass defaults, the
+// TOML text of a configuration compiled into it, for the file to be laid
+// over; nil means none. Relative plugin and store paths in the file are made
+// absolute against its directory.
+//
+// The defaults are checked like a file; their problems are positioned in
+// "<APP built-in defaults>", the name that also serves as Path when there is
+// no file. Their plugin and store paths must be absolute. The user's file
+// wins over them:
+//   - a profile or plugin of the file replaces the defaults' one of the same
+//     name entirely: none of the defaults' keys or settings remain;
+//   - default_profile, and each key of [store], replaces the defaults' when
+//     the file sets it.
+//
+// default_profile is checked against the merged profiles, so either source
+// may name a profile of the other.
+//
+// When no file is found at the default location the defaults serve alone.
+// Without defaults, or when the file was named by flagValue or $<APP>_CONFIG,
+// a missing file is an error that wraps [fs.ErrNotExist] and shows how to
+// write one. Any problems of the defaults and the file are returned together
+// as [Errors].
+func Load(app, flagValue string, defaults []byte) (*Config, error) {
+	var sources []*parser
+	if defaults != nil {
+		sources = append(sources, decode("<"+app+" built-in defaults>", "", defaults))
+	}
+	path, named := locate(app, flagValue)
+	data, err := readFile(path)
+	switch {
+	case err == nil:
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return nil, err
+		}
+		sources = append(sources, decode(path, filepath.Dir(abs), data))
+	case errors.Is(err, fs.ErrNotExist) && defaults != nil && !named:
+		// The defaults serve alone.
+	default:
+		return nil, err
+	}
+	return merge(sources...)
+}
+
+// readFile reads the configuration file at path.
+func readFile(path string) ([]byte, error) {
 	if path == "" {
 		return nil, fmt.Errorf("no configuration file (home directory unknown): pass --config FILE: %w", fs.ErrNotExist)
-	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return nil, err
 	}
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w\ncreate it with at least one profile, for example:\n\n%s", err, example)
 	}
-	if err != nil {
-		return nil, err
-	}
-	return parse(path, filepath.Dir(abs), data)
+	return data, err
 }
 
 // Parse parses the contents of a configuration file. name appears in error
 // positions, and relative paths are resolved against its directory.
 // Any problems are returned together as [Errors].
 func Parse(name string, data []byte) (*Config, error) {
-	return parse(name, filepath.Dir(name), data)
+	return merge(decode(name, filepath.Dir(name), data))
 }
 
 // Profile returns the named profile. For name "" it returns the default
@@ -176,6 +215,25 @@ func (p *Profile) SettingError(key, msg string) *Error {
 		pos = v.Pos
 	}
 	return &Error{Pos: pos, Key: "profiles." + quoteKey(p.Name) + ".settings." + quoteKey(key), Msg: msg}
+}
+
+// ProviderError returns err, a failure to load the profile's provider, as an
+// error that names exactly one position. When err already names one (it is
+// or wraps an *Error, such as [Plugin.Error] returns), ProviderError returns
+// err itself; otherwise it returns an *Error about the profile's provider key,
+// positioned at the profile, whose message is err's text.
+func (p *Profile) ProviderError(err error) error {
+	if _, ok := errors.AsType[*Error](err); ok {
+		return err
+	}
+	return &Error{Pos: p.Pos, Key: "profiles." + quoteKey(p.Name) + ".provider", Msg: err.Error()}
+}
+
+// Error returns an error about the [plugins.NAME] table, positioned at it,
+// such as a plugin file that cannot be read or does not match its pin. msg
+// should say what to change and must not name a position itself.
+func (p *Plugin) Error(msg string) *Error {
+	return &Error{Pos: p.Pos, Key: "plugins." + quoteKey(p.Name), Msg: msg}
 }
 
 // Fingerprint returns a stable hex SHA-256 over everything that decides which
@@ -255,20 +313,29 @@ func canonical(b *strings.Builder, v any) {
 // flagValue (from --config) when set, else $<APP>_CONFIG (IDPLUG_CONFIG for
 // app "idplug"), else $XDG_CONFIG_HOME/<app>/config.toml, else
 // ~/.config/<app>/config.toml. It returns "" when none can be determined.
+// A relative $XDG_CONFIG_HOME is ignored, as the XDG Base Directory
+// specification requires.
 func Locate(app, flagValue string) string {
+	path, _ := locate(app, flagValue)
+	return path
+}
+
+// locate is [Locate], also saying whether the user named the file (by flag
+// or environment) rather than it being the default location.
+func locate(app, flagValue string) (path string, named bool) {
 	if flagValue != "" {
-		return flagValue
+		return flagValue, true
 	}
 	if v := os.Getenv(EnvName(app, "CONFIG")); v != "" {
-		return v
+		return v, true
 	}
 	if x := os.Getenv("XDG_CONFIG_HOME"); filepath.IsAbs(x) {
-		return filepath.Join(x, app, "config.toml")
+		return filepath.Join(x, app, "config.toml"), false
 	}
 	if home, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(home, ".config", app, "config.toml")
+		return filepath.Join(home, ".config", app, "config.toml"), false
 	}
-	return ""
+	return "", false
 }
 
 // EnvName returns the name of app's environment variable for name, such as

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -298,7 +300,7 @@ func TestLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Chdir(dir)
-	c, err := Load("config.toml")
+	c, err := Load("idplug", "config.toml", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,11 +308,14 @@ func TestLoad(t *testing.T) {
 		t.Errorf("Load = Path %q, Wasm %q, Dir %q; want relative paths resolved against %s", c.Path, c.Plugins["p"].Wasm, c.Store.Dir, dir)
 	}
 
-	_, err = Load(filepath.Join(dir, "missing.toml"))
+	_, err = Load("idplug", filepath.Join(dir, "missing.toml"), nil)
 	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "[profiles.work]") {
 		t.Errorf("Load(missing) = %v; want fs.ErrNotExist with an example", err)
 	}
-	if _, err := Load(""); !errors.Is(err, fs.ErrNotExist) {
+	t.Setenv("HOME", "") // no home directory: no file can be located
+	t.Setenv("XDG_CONFIG_HOME", "")
+	t.Setenv("IDPLUG_CONFIG", "")
+	if _, err := Load("idplug", "", nil); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("Load(\"\") = %v; want fs.ErrNotExist", err)
 	}
 }
@@ -464,5 +469,275 @@ func BenchmarkParse(b *testing.B) {
 		if _, err := Parse("design.toml", data); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A profile's provider that fails to load is reported at one position: the
+// [plugins] entry when the failure is about it, else the profile.
+func TestProviderError(t *testing.T) {
+	c, err := Parse("c.toml", []byte(validProfile+"[profiles.acme]\nprovider = \"acme\"\nclient_id = \"cli\"\n[plugins.acme]\nwasm = \"/p/acme.wasm\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plugin := c.Plugins["acme"].Error("cannot read the module: open /p/acme.wasm: no such file or directory")
+	if got, want := plugin.Error(), "c.toml:7: plugins.acme: cannot read the module: open /p/acme.wasm: no such file or directory"; got != want {
+		t.Errorf("Plugin.Error = %q, want %q", got, want)
+	}
+	for _, tt := range []struct {
+		profile string
+		err     error
+		want    string
+	}{
+		{"acme", plugin, plugin.Error()},
+		{"acme", wrapped{plugin}, plugin.Error()},
+		{"work", errors.New(`provider "oidc" is neither built in nor configured under [plugins]`),
+			`c.toml:1: profiles.work.provider: provider "oidc" is neither built in nor configured under [plugins]`},
+	} {
+		got := c.Profiles[tt.profile].ProviderError(tt.err)
+		if got.Error() != tt.want {
+			t.Errorf("ProviderError(%q) = %q, want %q", tt.err, got, tt.want)
+		}
+		if n := strings.Count(got.Error(), "c.toml:"); n != 1 {
+			t.Errorf("ProviderError(%q) names %d positions, want 1", tt.err, n)
+		}
+		if _, ok := errors.AsType[*Error](got); !ok {
+			t.Errorf("ProviderError(%q) = %T, want an *Error in its chain", tt.err, got)
+		}
+	}
+}
+
+// wrapped is an error that carries another unchanged, as host.ConfigError does.
+type wrapped struct{ err error }
+
+func (w wrapped) Error() string { return w.err.Error() }
+func (w wrapped) Unwrap() error { return w.err }
+
+// defaultsTOML is an embedding tool's compiled-in configuration.
+const defaultsTOML = `default_profile = "main"
+
+[store]
+backend = "file"
+dir = "/var/lib/mytool"
+
+[profiles.main]
+provider = "oidc"
+client_id = "mytool"
+scopes = ["openid"]
+[profiles.main.settings]
+issuer = "https://idp.example.com"
+
+[profiles.extra]
+provider = "acme"
+client_id = "x"
+
+[plugins.acme]
+wasm = "/usr/lib/mytool/acme.wasm"
+`
+
+// userConfig writes the user's file of "mytool" at its default location, or
+// writes nothing for "", and returns the file's path.
+func userConfig(t *testing.T, toml string) string {
+	t.Helper()
+	dir := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", dir)
+	t.Setenv("MYTOOL_CONFIG", "")
+	path := filepath.Join(dir, "mytool", "config.toml")
+	if toml == "" {
+		return path
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(toml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestLoadDefaultsAlone(t *testing.T) {
+	userConfig(t, "")
+	c, err := Load("mytool", "", []byte(defaultsTOML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(line int) Position { return Position{File: "<mytool built-in defaults>", Line: line} }
+	want := &Config{
+		Path:           "<mytool built-in defaults>",
+		DefaultProfile: "main",
+		Store:          Store{Backend: BackendFile, Dir: "/var/lib/mytool"},
+		Profiles: map[string]*Profile{
+			"main": {
+				Name: "main", Provider: "oidc", ClientID: "mytool", Scopes: []string{"openid"},
+				Settings: map[string]Value{"issuer": {Raw: "https://idp.example.com", Pos: at(12)}},
+				Pos:      at(7),
+			},
+			"extra": {Name: "extra", Provider: "acme", ClientID: "x", Pos: at(14)},
+		},
+		Plugins: map[string]*Plugin{
+			"acme": {Name: "acme", Wasm: "/usr/lib/mytool/acme.wasm", Pos: at(18)},
+		},
+	}
+	if diff := cmp.Diff(want, c); diff != "" {
+		t.Errorf("Load with defaults alone (-want +got):\n%s", diff)
+	}
+	if p, err := c.Profile(""); err != nil || p.Name != "main" {
+		t.Errorf("Profile(\"\") = %v, %v; want the defaults' default profile", p, err)
+	}
+}
+
+func TestLoadOverDefaults(t *testing.T) {
+	path := userConfig(t, `
+[profiles.mine]
+provider = "keycloak"
+client_id = "me"
+
+[profiles.main]
+provider = "auth0"
+client_id = "override"
+
+[store]
+dir = "tokens"
+
+[plugins.acme]
+command = "/opt/acme"
+`)
+	c, err := Load("mytool", "", []byte(defaultsTOML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Path != path {
+		t.Errorf("Path = %q, want the user's file %q", c.Path, path)
+	}
+	if got := slices.Sorted(maps.Keys(c.Profiles)); !slices.Equal(got, []string{"extra", "main", "mine"}) {
+		t.Errorf("profiles = %v, want the defaults' and the file's", got)
+	}
+	want := &Profile{Name: "main", Provider: "auth0", ClientID: "override", Pos: Position{File: path, Line: 6}}
+	if diff := cmp.Diff(want, c.Profiles["main"]); diff != "" {
+		t.Errorf("the file's profile main does not replace the defaults' entirely (-want +got):\n%s", diff)
+	}
+	if got := c.Profiles["extra"].Pos.File; got != "<mytool built-in defaults>" {
+		t.Errorf("profile extra comes from %q, want the defaults", got)
+	}
+	if want := (Store{Backend: BackendFile, Dir: filepath.Join(filepath.Dir(path), "tokens")}); c.Store != want {
+		t.Errorf("Store = %+v, want %+v: the defaults' backend, the file's dir", c.Store, want)
+	}
+	if want := (&Plugin{Name: "acme", Command: "/opt/acme", Pos: Position{File: path, Line: 13}}); !cmp.Equal(want, c.Plugins["acme"]) {
+		t.Errorf("plugin acme = %+v, want the file's %+v", c.Plugins["acme"], want)
+	}
+	if c.DefaultProfile != "main" {
+		t.Errorf("DefaultProfile = %q, want the defaults' main when the file sets none", c.DefaultProfile)
+	}
+}
+
+func TestLoadDefaultProfile(t *testing.T) {
+	tests := []struct {
+		name, defaults, file, want string
+	}{
+		{"the file's wins", defaultsTOML, `default_profile = "extra"`, "extra"},
+		{"the defaults' when the file sets none", defaultsTOML, validProfile, "main"},
+		{"the file names a profile of the defaults", validProfile, `default_profile = "work"`, "work"},
+		{"the defaults name a profile of the file", `default_profile = "mine"`, strings.ReplaceAll(validProfile, "work", "mine"), "mine"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			userConfig(t, tt.file)
+			c, err := Load("mytool", "", []byte(tt.defaults))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.DefaultProfile != tt.want {
+				t.Errorf("DefaultProfile = %q, want %q", c.DefaultProfile, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoadDefaultsErrors(t *testing.T) {
+	tests := []struct {
+		name, defaults, file string
+		want                 []string // "FILE" stands for the user's file
+	}{
+		{
+			name:     "in the defaults",
+			defaults: validProfile + "scopes = \"openid\"\n",
+			want:     []string{`<mytool built-in defaults>:4: profiles.work.scopes: must be a list of strings, such as ["openid", "profile"], not a string`},
+		},
+		{
+			name:     "syntax in the defaults",
+			defaults: "\ndefault_profile = \n",
+			file:     validProfile,
+			want:     []string{`<mytool built-in defaults>:2:19: invalid TOML: expected value but found '\n' instead`},
+		},
+		{
+			name:     "relative paths in the defaults",
+			defaults: "[store]\ndir = \"state\"\n[plugins.p]\nwasm = \"p.wasm\"\n",
+			want: []string{
+				`<mytool built-in defaults>:2: store.dir: must be an absolute path: built-in defaults have no directory to resolve "state" against`,
+				`<mytool built-in defaults>:4: plugins.p.wasm: must be an absolute path: built-in defaults have no directory to resolve "p.wasm" against`,
+			},
+		},
+		{
+			name:     "in the file",
+			defaults: defaultsTOML,
+			file:     "\n[store]\nbackend = \"files\"\n",
+			want:     []string{`FILE:3: store.backend: must be "auto", "keyring" or "file", not "files" (did you mean "file"?)`},
+		},
+		{
+			name:     "in both, the defaults first",
+			defaults: "[store]\nbackend = 1\n",
+			file:     "\nprofile = \"oidc\"\n",
+			want: []string{
+				`<mytool built-in defaults>:2: store.backend: must be a string in quotes, such as backend = "…", not an integer`,
+				`FILE:2: profile: unknown key (did you mean "profiles"?)`,
+			},
+		},
+		{
+			name:     "the file's default_profile names no profile of either",
+			defaults: defaultsTOML,
+			file:     "\ndefault_profile = \"mian\"\n",
+			want:     []string{`FILE:2: default_profile: there is no profile "mian" (did you mean "main"?); define [profiles.mian] or name one of: extra, main`},
+		},
+		{
+			name:     "the defaults' default_profile names no profile of either",
+			defaults: "default_profile = \"main\"\n",
+			file:     validProfile,
+			want:     []string{`<mytool built-in defaults>:1: default_profile: there is no profile "main"; define [profiles.main] or name one of: work`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := userConfig(t, tt.file)
+			c, err := Load("mytool", "", []byte(tt.defaults))
+			if c != nil {
+				t.Errorf("Load returned a config with errors")
+			}
+			var errs Errors
+			if !errors.As(err, &errs) {
+				t.Fatalf("Load error = %v (%T), want Errors", err, err)
+			}
+			var got []string
+			for _, e := range errs {
+				got = append(got, strings.ReplaceAll(e.Error(), path, "FILE"))
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("errors (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestLoadNamedFileMissing(t *testing.T) {
+	userConfig(t, "")
+	missing := filepath.Join(t.TempDir(), "missing.toml")
+	if _, err := Load("mytool", missing, []byte(defaultsTOML)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Load(--config missing) = %v; want fs.ErrNotExist although there are defaults", err)
+	}
+	t.Setenv("MYTOOL_CONFIG", missing)
+	if _, err := Load("mytool", "", []byte(defaultsTOML)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Load($MYTOOL_CONFIG missing) = %v; want fs.ErrNotExist although there are defaults", err)
+	}
+	t.Setenv("MYTOOL_CONFIG", "")
+	if _, err := Load("mytool", "", nil); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Load(no file, no defaults) = %v; want fs.ErrNotExist", err)
 	}
 }

@@ -40,8 +40,9 @@ func (e *Error) Error() string {
 	return e.Pos.String() + ": " + e.Key + ": " + e.Msg
 }
 
-// Errors is every problem found in a configuration file, ordered by line.
-// Parse and Load return it when the file is not valid.
+// Errors is every problem found in a configuration file, ordered by line
+// (after those of the built-in defaults, if any). Parse and Load return it
+// when the file is not valid.
 type Errors []*Error
 
 // Error lists the problems one per line.

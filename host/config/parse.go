@@ -39,25 +39,81 @@ type node struct {
 
 func (n node) name() string { return n.key[len(n.key)-1] }
 
-// parser checks a decoded file against the schema, collecting errors.
+// parser checks a decoded source against the schema, collecting errors.
+// Once done it also records what the source sets, for [merge].
 type parser struct {
 	file string // for positions
-	dir  string // relative paths are resolved against it
+	dir  string // relative paths are resolved against it; "" refuses them
 	md   toml.MetaData
 	errs Errors
+
+	cfg        *Config   // nil after a syntax error
+	defaultPos *Position // where a string default_profile is set; nil when it is not
+	backendSet bool      // [store] backend is set
 }
 
-func parse(file, dir string, data []byte) (*Config, error) {
+// decode parses and checks one source, leaving the checks that span sources
+// to [merge].
+func decode(file, dir string, data []byte) *parser {
 	var root map[string]toml.Primitive
 	md, err := toml.Decode(string(data), &root)
 	if err != nil {
-		return nil, Errors{syntaxError(file, data, err)}
+		return &parser{file: file, errs: Errors{syntaxError(file, data, err)}}
 	}
 	p := &parser{file: file, dir: dir, md: md}
-	c := p.config(p.fields(nil, root))
-	if len(p.errs) > 0 {
+	p.cfg = p.config(p.fields(nil, root))
+	return p
+}
+
+// merge lays the decoded sources over one another, later ones winning: a
+// profile or plugin replaces one of the same name, default_profile and each
+// [store] key replace the earlier value when set. It then checks that
+// default_profile names a profile of the result, and returns the result or
+// the problems of every source, source by source and line by line. The
+// result's Path is the last source's.
+func merge(sources ...*parser) (*Config, error) {
+	c := &Config{
+		Store:    Store{Backend: BackendAuto},
+		Profiles: map[string]*Profile{},
+		Plugins:  map[string]*Plugin{},
+	}
+	var def *parser // the source whose default_profile applies
+	decoded := true
+	for _, p := range sources {
+		if p.cfg == nil {
+			decoded = false
+			continue
+		}
+		c.Path = p.cfg.Path
+		if p.defaultPos != nil {
+			c.DefaultProfile, def = p.cfg.DefaultProfile, p
+		}
+		if p.backendSet {
+			c.Store.Backend = p.cfg.Store.Backend
+		}
+		if p.cfg.Store.Dir != "" {
+			c.Store.Dir = p.cfg.Store.Dir
+		}
+		maps.Copy(c.Profiles, p.cfg.Profiles)
+		maps.Copy(c.Plugins, p.cfg.Plugins)
+	}
+	// Unless a source is not valid TOML: it might define the profile named.
+	if decoded && def != nil && c.Profiles[c.DefaultProfile] == nil {
+		names := slices.Sorted(maps.Keys(c.Profiles))
+		fix := "define [profiles." + quoteKey(c.DefaultProfile) + "]"
+		if len(names) > 0 {
+			fix += " or name one of: " + strings.Join(names, ", ")
+		}
+		def.errs = append(def.errs, &Error{Pos: *def.defaultPos, Key: "default_profile",
+			Msg: fmt.Sprintf("there is no profile %q%s; %s", c.DefaultProfile, Suggest(c.DefaultProfile, names), fix)})
+	}
+	var errs Errors
+	for _, p := range sources {
 		slices.SortStableFunc(p.errs, func(a, b *Error) int { return a.Pos.Line - b.Pos.Line })
-		return nil, p.errs
+		errs = append(errs, p.errs...)
+	}
+	if len(errs) > 0 {
+		return nil, errs
 	}
 	return c, nil
 }
@@ -88,7 +144,11 @@ func (p *parser) config(root map[string]node) *Config {
 	for _, n := range sorted(root) {
 		switch n.name() {
 		case "default_profile":
-			c.DefaultProfile, _ = p.str(n)
+			if v, ok := p.str(n); ok {
+				c.DefaultProfile = v
+				pos := p.pos(n)
+				p.defaultPos = &pos
+			}
 		case "store":
 			p.store(n, &c.Store)
 		case "profiles":
@@ -103,16 +163,6 @@ func (p *parser) config(root map[string]node) *Config {
 			p.unknown(n, rootKeys)
 		}
 	}
-	if n, ok := root["default_profile"]; ok && c.Profiles[c.DefaultProfile] == nil {
-		if _, isString := n.val.(string); isString {
-			names := slices.Sorted(maps.Keys(c.Profiles))
-			fix := "define [profiles." + quoteKey(c.DefaultProfile) + "]"
-			if len(names) > 0 {
-				fix += " or name one of: " + strings.Join(names, ", ")
-			}
-			p.errorf(n, "there is no profile %q%s; %s", c.DefaultProfile, Suggest(c.DefaultProfile, names), fix)
-		}
-	}
 	return c
 }
 
@@ -122,14 +172,14 @@ func (p *parser) store(n node, s *Store) {
 		case "backend":
 			if v, ok := p.str(f); ok {
 				if slices.Contains(backends, v) {
-					s.Backend = v
+					s.Backend, p.backendSet = v, true
 				} else {
 					p.errorf(f, "must be \"auto\", \"keyring\" or \"file\", not %q%s", v, Suggest(v, backends))
 				}
 			}
 		case "dir":
 			if v, ok := p.str(f); ok && v != "" {
-				s.Dir = p.path(v)
+				s.Dir = p.path(f, v)
 			}
 		default:
 			p.unknown(f, storeKeys)
@@ -221,9 +271,9 @@ func (p *parser) plugin(n node) *Plugin {
 			if ok && v == "" {
 				p.errorf(f, "must not be empty; give the path of the plugin file")
 			} else if ok && f.name() == "wasm" {
-				pl.Wasm = p.path(v)
+				pl.Wasm = p.path(f, v)
 			} else if ok {
-				pl.Command = p.path(v)
+				pl.Command = p.path(f, v)
 			}
 		case "sha256":
 			if v, ok := p.str(f); ok {
@@ -249,9 +299,15 @@ func (p *parser) plugin(n node) *Plugin {
 	return pl
 }
 
-// path resolves a path from the file against the file's directory.
-func (p *parser) path(s string) string {
-	if filepath.IsAbs(s) {
+// path resolves the path s, the value of n, against the source's directory.
+// A source without a directory (built-in defaults) accepts only absolute
+// paths.
+func (p *parser) path(n node, s string) string {
+	switch {
+	case filepath.IsAbs(s):
+		return s
+	case p.dir == "":
+		p.errorf(n, "must be an absolute path: built-in defaults have no directory to resolve %q against", s)
 		return s
 	}
 	return filepath.Join(p.dir, s)

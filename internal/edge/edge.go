@@ -4,7 +4,9 @@
 //
 //   - sends a request only to an origin on its allowlist, after redirects too:
 //     the origins of the endpoints a provider plugin's configure and the
-//     discovery document returned (see [Edge.Allow]);
+//     discovery document returned (see [Edge.Allow]); which URLs are safe to
+//     allow is the caller's rule (internal/engine checks https, or http on
+//     a loopback host, before it allows a URL);
 //   - bounds every request in time and honours HTTPS_PROXY, HTTP_PROXY and
 //     NO_PROXY and an optional extra CA file;
 //   - retries idempotent GETs on transient faults (never a POST: a token poll
@@ -30,21 +32,19 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	"github.com/idplug/idplug/sdk"
 )
 
 // Limits of an Edge. Options.Timeout and Options.Version default to
-// DefaultTimeout and DefaultVersion; the others are fixed.
+// defaultTimeout and defaultVersion; the others are fixed.
 const (
-	DefaultTimeout = 30 * time.Second // one request as a whole, GET retries and redirects included
-	DefaultVersion = "dev"
-	DialTimeout    = 10 * time.Second
-	TLSTimeout     = 10 * time.Second
-	HeaderTimeout  = 20 * time.Second       // from the request written to the response headers
-	MaxHeaderBytes = 64 << 10               // of a response's headers, which a plugin's Interpret receives
-	MaxAttempts    = 3                      // of an idempotent GET
-	RetryBackoff   = 250 * time.Millisecond // before the second GET attempt; doubled before the third
+	defaultTimeout = 30 * time.Second // one request as a whole, GET retries and redirects included
+	defaultVersion = "dev"
+	dialTimeout    = 10 * time.Second
+	tlsTimeout     = 10 * time.Second
+	headerTimeout  = 20 * time.Second       // from the request written to the response headers
+	maxHeaderBytes = 64 << 10               // of a response's headers, which a plugin's Interpret receives
+	maxAttempts    = 3                      // of an idempotent GET
+	retryBackoff   = 250 * time.Millisecond // before the second GET attempt; doubled before the third
 	maxRedirects   = 10
 	maxLoggedBody  = 4 << 10
 )
@@ -59,12 +59,13 @@ type Options struct {
 	// Provider names the provider in errors ("not an endpoint of provider X").
 	Provider string
 	// Version is the idplug version sent as User-Agent "idplug/<Version>";
-	// default DefaultVersion.
+	// default "dev".
 	Version string
 	// CAFile is a PEM file of extra CA certificates trusted on top of the
 	// system pool, for providers behind a private CA.
 	CAFile string
-	// Timeout bounds each request as a whole; default DefaultTimeout.
+	// Timeout bounds each request as a whole, GET retries and redirects
+	// included; default 30 seconds.
 	Timeout time.Duration
 	// Logger receives one Debug record per attempt, secrets redacted; nil
 	// logs nothing.
@@ -90,10 +91,10 @@ type Edge struct {
 func New(opts Options) (*Edge, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.Proxy = http.ProxyFromEnvironment
-	tr.DialContext = (&net.Dialer{Timeout: DialTimeout, KeepAlive: 30 * time.Second}).DialContext
-	tr.TLSHandshakeTimeout = TLSTimeout
-	tr.ResponseHeaderTimeout = HeaderTimeout
-	tr.MaxResponseHeaderBytes = MaxHeaderBytes
+	tr.DialContext = (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext
+	tr.TLSHandshakeTimeout = tlsTimeout
+	tr.ResponseHeaderTimeout = headerTimeout
+	tr.MaxResponseHeaderBytes = maxHeaderBytes
 	if opts.CAFile != "" {
 		pool, err := loadCAs(opts.CAFile)
 		if err != nil {
@@ -103,17 +104,17 @@ func New(opts Options) (*Edge, error) {
 	}
 	e := &Edge{
 		provider: opts.Provider,
-		agent:    "idplug/" + cmp.Or(opts.Version, DefaultVersion),
+		agent:    "idplug/" + cmp.Or(opts.Version, defaultVersion),
 		log:      opts.Logger,
 		base:     tr,
-		backoff:  RetryBackoff,
+		backoff:  retryBackoff,
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
 	e.client = &http.Client{
 		Transport:     e,
-		Timeout:       cmp.Or(opts.Timeout, DefaultTimeout),
+		Timeout:       cmp.Or(opts.Timeout, defaultTimeout),
 		CheckRedirect: e.checkRedirect,
 	}
 	return e, nil
@@ -138,30 +139,12 @@ func loadCAs(file string) (*x509.CertPool, error) {
 // Edge, follows at most 10 redirects, each checked against the allowlist.
 func (e *Edge) Client() *http.Client { return e.client }
 
-// SecureURL reports whether raw is an absolute https URL, or http on a
-// loopback host (localhost, 127.0.0.0/8, ::1): the only URLs tokens may be
-// sent to, and users sent to.
-func SecureURL(raw string) bool {
-	u, err := url.Parse(raw)
-	return err == nil && u.Host != "" && secure(u)
-}
-
-func secure(u *url.URL) bool {
-	switch strings.ToLower(u.Scheme) {
-	case "https":
-		return true
-	case "http":
-		return sdk.IsLoopback(strings.ToLower(u.Hostname()))
-	}
-	return false
-}
-
 // Allow adds the origins of urls to the allowlist; empty strings are skipped,
-// so a provider spec's endpoints can be passed as they are. A URL must be
-// https, or http on a loopback host (localhost, 127.0.0.0/8, ::1): tokens
-// never cross the network in clear text. Call it with the
-// endpoints configure returned (and the discovery URL) before discovery, and
-// again with the discovered endpoints after.
+// so a provider spec's endpoints can be passed as they are. A URL must be an
+// absolute http or https URL; whether it is safe to send tokens to is for the
+// caller to decide before it allows it. Call it with the endpoints configure
+// returned (and the discovery URL) before discovery, and again with the
+// discovered endpoints after.
 func (e *Edge) Allow(urls ...string) error {
 	var add []string
 	for _, raw := range urls {
@@ -170,14 +153,11 @@ func (e *Edge) Allow(urls ...string) error {
 		}
 		u, err := url.Parse(raw)
 		if err != nil {
-			return fmt.Errorf("endpoint of provider %q is not a URL: %w", e.provider, err)
+			return fmt.Errorf("not a URL: %w", err)
 		}
-		o, err := Origin(u)
+		o, err := origin(u)
 		if err != nil {
-			return fmt.Errorf("endpoint of provider %q: %w", e.provider, err)
-		}
-		if !secure(u) {
-			return fmt.Errorf("endpoint %s of provider %q: http:// is accepted only for loopback hosts; the provider must use https", redactURL(u), e.provider)
+			return err
 		}
 		add = append(add, o)
 	}
@@ -191,19 +171,10 @@ func (e *Edge) Allow(urls ...string) error {
 	return nil
 }
 
-// AllowSpec allows the origins of a provider spec's discovery URL and
-// endpoints: call it with the spec configure returned, and again once
-// discovery has filled it in.
-func (e *Edge) AllowSpec(spec sdk.ProviderSpec) error {
-	ep := spec.Endpoints
-	return e.Allow(spec.DiscoveryURL, ep.DeviceAuthorization, ep.Token, ep.Refresh,
-		ep.Userinfo, ep.Revocation, ep.JWKS, ep.EndSession)
-}
-
-// Origin returns u's origin as scheme://host:port (RFC 6454), lower-cased,
+// origin returns u's origin as scheme://host:port (RFC 6454), lower-cased,
 // with the scheme's default port made explicit. Only http and https URLs have
 // an origin here.
-func Origin(u *url.URL) (string, error) {
+func origin(u *url.URL) (string, error) {
 	scheme := strings.ToLower(u.Scheme)
 	port := u.Port()
 	switch {
@@ -220,7 +191,7 @@ func Origin(u *url.URL) (string, error) {
 }
 
 func (e *Edge) check(u *url.URL) error {
-	o, err := Origin(u)
+	o, err := origin(u)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrNotAllowed, err)
 	}
@@ -244,9 +215,9 @@ func (e *Edge) checkRedirect(req *http.Request, via []*http.Request) error {
 }
 
 // RoundTrip implements http.RoundTripper: it refuses an origin not on the
-// allowlist, sets the User-Agent, and retries a GET without a body up to
-// MaxAttempts times on a refused or reset connection or a 502, 503 or 504
-// answer, waiting RetryBackoff, then twice that.
+// allowlist, sets the User-Agent, and retries a GET without a body up to 3
+// times in all on a refused or reset connection or a 502, 503 or 504 answer,
+// waiting 250 ms, then twice that.
 func (e *Edge) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err := e.check(req.URL); err != nil {
 		return nil, err
@@ -259,7 +230,7 @@ func (e *Edge) RoundTrip(req *http.Request) (*http.Response, error) {
 		start := time.Now()
 		resp, err := e.base.RoundTrip(req)
 		e.logExchange(req, resp, err, attempt, time.Since(start))
-		if !retry || attempt == MaxAttempts || !transient(resp, err) {
+		if !retry || attempt == maxAttempts || !transient(resp, err) {
 			return resp, err
 		}
 		if resp != nil {

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -38,16 +37,9 @@ const GrantTypeDeviceCode = "urn:ietf:params:oauth:grant-type:device_code"
 // provider omitted them (DefaultInterval, DefaultDeviceCodeLifetime).
 func (c *Client) DeviceAuth(ctx context.Context) (*oauth2.DeviceAuthResponse, error) {
 	const ex = sdk.ExchangeDeviceAuthorization
-	if c.spec.Endpoints.DeviceAuthorization == "" {
-		return nil, fmt.Errorf("%w: the provider has no device authorization endpoint; its plugin or discovery document must name one", ErrNotSupported)
-	}
 	form := url.Values{}
-	scopes := c.client.Scopes
-	if len(scopes) == 0 {
-		scopes = c.spec.DefaultScopes
-	}
-	if len(scopes) > 0 {
-		form.Set("scope", strings.Join(scopes, " "))
+	if len(c.client.Scopes) > 0 {
+		form.Set("scope", strings.Join(c.client.Scopes, " "))
 	}
 	resp, err := c.post(ctx, ex, c.spec.Endpoints.DeviceAuthorization, form)
 	if err != nil {

@@ -135,7 +135,7 @@ func TestPoll(t *testing.T) {
 				mu    sync.Mutex
 				polls []time.Duration
 			)
-			base, hc := newServer(t, nil, map[string]http.HandlerFunc{
+			base := newServer(t, map[string]http.HandlerFunc{
 				"POST /device": func(w http.ResponseWriter, r *http.Request) {
 					fmt.Fprint(w, tt.device)
 				},
@@ -156,7 +156,7 @@ func TestPoll(t *testing.T) {
 					fmt.Fprint(w, rp.body)
 				},
 			})
-			c := newClient(t, base, hc, clock, nil)
+			c := newClient(t, base, clock, nil)
 			ctx, cancel := context.WithCancel(background(t))
 			defer cancel()
 			da, err := c.DeviceAuth(ctx)
@@ -207,13 +207,13 @@ func TestPoll(t *testing.T) {
 
 func TestPollEventTimes(t *testing.T) {
 	clock := newFakeClock()
-	base, hc := newServer(t, nil, map[string]http.HandlerFunc{
+	base := newServer(t, map[string]http.HandlerFunc{
 		"POST /token": func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(400)
 			fmt.Fprint(w, `{"error":"slow_down"}`)
 		},
 	})
-	c := newClient(t, base, hc, clock, nil)
+	c := newClient(t, base, clock, nil)
 	da := oauthDevice(clock.Now().Add(40*time.Second), 5)
 	var got []PollEvent
 	_, err := c.Poll(background(t), da, func(ev PollEvent) { got = append(got, ev) })

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/idplug/idplug/internal/edge"
 	"github.com/idplug/idplug/sdk"
 )
 
@@ -14,8 +13,8 @@ import (
 // (OpenID Connect Discovery 1.0 §4).
 const wellKnown = "/.well-known/openid-configuration"
 
-// Discovery is what a provider's discovery document says about it.
-type Discovery struct {
+// discovery is what a provider's discovery document says about it.
+type discovery struct {
 	Issuer    string
 	Endpoints sdk.Endpoints // all but Refresh, which discovery does not name
 }
@@ -32,17 +31,17 @@ type discoveryJSON struct {
 	EndSession          string `json:"end_session_endpoint"`
 }
 
-// Discover fetches the discovery document at discoveryURL through hc, with
+// discover fetches the discovery document at discoveryURL through hc, with
 // hooks (which may be nil) on the discovery exchange. The document's issuer
 // must equal wantIssuer exactly (OpenID Connect Discovery 1.0 §4.3); an empty
-// wantIssuer means the URL that discoveryURL appends wellKnown to. Every
-// endpoint must be an https URL, or http on a loopback host.
-func Discover(ctx context.Context, hc *http.Client, hooks Hooks, discoveryURL, wantIssuer string) (Discovery, error) {
+// wantIssuer means the URL that discoveryURL appends wellKnown to. The
+// endpoints are returned unchecked: Connect checks those it uses.
+func discover(ctx context.Context, hc *http.Client, hooks Hooks, discoveryURL, wantIssuer string) (discovery, error) {
 	const ex = sdk.ExchangeDiscovery
 	if wantIssuer == "" {
 		var ok bool
 		if wantIssuer, ok = strings.CutSuffix(discoveryURL, wellKnown); !ok {
-			return Discovery{}, fmt.Errorf("discovery: %s does not end in %s, so the plugin must also return the issuer", discoveryURL, wellKnown)
+			return discovery{}, fmt.Errorf("discovery: %s does not end in %s, so the plugin must also return the issuer", discoveryURL, wellKnown)
 		}
 	}
 	resp, err := send(ctx, hc, hooks, ex, sdk.HTTPRequest{
@@ -51,39 +50,29 @@ func Discover(ctx context.Context, hc *http.Client, hooks Hooks, discoveryURL, w
 		Headers: []sdk.Header{{Name: "Accept", Value: "application/json"}},
 	})
 	if err != nil {
-		return Discovery{}, err
+		return discovery{}, err
 	}
 	var dj discoveryJSON
 	if err := decode(ex, resp, &dj); err != nil {
-		return Discovery{}, err
+		return discovery{}, err
 	}
 	if dj.Issuer != wantIssuer {
-		return Discovery{}, fmt.Errorf("discovery: the document at %s names issuer %q, not %q; set the issuer setting to exactly the provider's issuer",
+		return discovery{}, fmt.Errorf("discovery: the document at %s names issuer %q, not %q; set the issuer setting to exactly the provider's issuer",
 			discoveryURL, dj.Issuer, wantIssuer)
 	}
-	d := Discovery{Issuer: dj.Issuer, Endpoints: sdk.Endpoints{
+	return discovery{Issuer: dj.Issuer, Endpoints: sdk.Endpoints{
 		DeviceAuthorization: dj.DeviceAuthorization,
 		Token:               dj.Token,
 		Userinfo:            dj.Userinfo,
 		Revocation:          dj.Revocation,
 		JWKS:                dj.JWKS,
 		EndSession:          dj.EndSession,
-	}}
-	for _, f := range []struct{ name, url string }{
-		{"device_authorization_endpoint", dj.DeviceAuthorization}, {"token_endpoint", dj.Token},
-		{"userinfo_endpoint", dj.Userinfo}, {"revocation_endpoint", dj.Revocation},
-		{"jwks_uri", dj.JWKS}, {"end_session_endpoint", dj.EndSession},
-	} {
-		if f.url != "" && !edge.SecureURL(f.url) {
-			return Discovery{}, fmt.Errorf("discovery: %s %q must be an https URL (http only on a loopback host); the provider's discovery document is wrong", f.name, f.url)
-		}
-	}
-	return d, nil
+	}}, nil
 }
 
-// Resolve returns spec with its missing issuer and endpoints filled from d;
+// resolve returns spec with its missing issuer and endpoints filled from d;
 // what the plugin returned wins.
-func Resolve(spec sdk.ProviderSpec, d Discovery) sdk.ProviderSpec {
+func resolve(spec sdk.ProviderSpec, d discovery) sdk.ProviderSpec {
 	fill := func(dst *string, v string) {
 		if *dst == "" {
 			*dst = v

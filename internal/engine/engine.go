@@ -3,29 +3,25 @@
 // (RFC 8628) with its polling, refresh (RFC 6749 §6), revocation (RFC 7009),
 // userinfo (OpenID Connect Core 1.0 §5.3) and ID-token verification.
 //
-// Provider plugins never speak HTTP themselves. The engine builds every
-// request, lets the plugin rewrite it (Hooks.Prepare), sends it through the
-// http.Client of an internal/edge.Edge, lets the plugin turn the answer into
-// the RFC shape (Hooks.Interpret) and parses it into golang.org/x/oauth2
-// types. Outcomes are decided on the OAuth "error" member of the JSON body,
-// never on the HTTP status alone: Auth0, for one, answers
-// authorization_pending with 403.
+// Provider plugins never speak HTTP themselves. Connect builds the one
+// internal/edge.Edge a Client sends through, which allows only the origins
+// of the provider's endpoints. The engine builds every request, lets the
+// plugin rewrite it (Hooks.Prepare), sends it through the edge, lets the
+// plugin turn the answer into the RFC shape (Hooks.Interpret) and parses it
+// into golang.org/x/oauth2 types. Outcomes are decided on the OAuth "error"
+// member of the JSON body, never on the HTTP status alone: Auth0, for one,
+// answers authorization_pending with 403.
 //
 // A login, as the host runs it:
 //
-//	e, err := edge.New(edge.Options{Provider: name, Version: version, Logger: log})
-//	err = e.AllowSpec(spec) // the endpoints configure returned
-//	d, err := engine.Discover(ctx, e.Client(), hooks, spec.DiscoveryURL, spec.Issuer)
-//	spec = engine.Resolve(spec, d)
-//	err = e.AllowSpec(spec) // and those discovery added
-//	c, err := engine.New(engine.Config{Spec: spec, Client: client, Hooks: hooks, HTTP: e.Client()})
+//	c, err := engine.Connect(ctx, engine.Config{Provider: name, Spec: spec, Client: client,
+//		Hooks: hooks, Version: version, Logger: log}) // spec as configure returned it
 //	da, err := c.DeviceAuth(ctx) // show da.VerificationURI and da.UserCode
 //	tok, err := c.Poll(ctx, da, onEvent)
 //	claims, err := c.VerifyIDToken(ctx, engine.IDToken(tok))
 package engine
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -68,76 +64,25 @@ type realClock struct{}
 func (realClock) Now() time.Time                         { return time.Now() }
 func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
-// Config is what a Client needs. Spec and Client are required; the rest have
-// defaults.
-type Config struct {
-	// Spec is the provider's spec with endpoints resolved (after Resolve).
-	Spec sdk.ProviderSpec
-	// Client is the profile's OAuth client. Empty Scopes means
-	// Spec.DefaultScopes.
-	Client sdk.Client
-	// Hooks adapt the wire to the provider; nil means none. Pass a nil
-	// interface, not a nil *plugin.Plugin.
-	Hooks Hooks
-	// HTTP sends every request: the Client of an edge.Edge. Required.
-	HTTP *http.Client
-	// Clock defaults to the real clock.
-	Clock Clock
-	// Logger receives polling decisions at Debug; nil logs nothing.
-	Logger *slog.Logger
-}
-
 // Client performs the OAuth exchanges with one provider for one OAuth client.
-// It is safe for concurrent use.
+// It is safe for concurrent use. Connect returns one.
 type Client struct {
-	spec     sdk.ProviderSpec
-	client   sdk.Client
+	spec     sdk.ProviderSpec // resolved: discovery applied, AuthStyle decided
+	client   sdk.Client       // Scopes defaulted
 	hooks    Hooks
-	hc       *http.Client
+	hc       *http.Client // the edge's
 	clock    Clock
 	log      *slog.Logger
 	verifier *oidc.IDTokenVerifier // nil without Spec.Issuer and Spec.Endpoints.JWKS
 }
 
-// New checks cfg and returns a Client. Errors name the field to fix.
-func New(cfg Config) (*Client, error) {
-	if cfg.HTTP == nil {
-		return nil, errors.New("engine: Config.HTTP is nil; pass the Client of an edge.Edge")
-	}
-	if cfg.Client.ClientID == "" {
-		return nil, errors.New("the profile has no client_id; set client_id to the client registered at the provider")
-	}
-	if cfg.Spec.Endpoints.Token == "" {
-		return nil, errors.New("the provider has no token endpoint; its plugin or discovery document must name one")
-	}
-	switch cfg.Spec.AuthStyle {
-	case "", sdk.AuthNone:
-	case sdk.AuthBasic, sdk.AuthPost:
-		if cfg.Client.ClientSecret == "" {
-			return nil, fmt.Errorf("the provider wants client authentication %q but the profile has no client_secret; set client_secret", cfg.Spec.AuthStyle)
-		}
-	default:
-		return nil, fmt.Errorf("unknown client authentication style %q; the plugin must return none, basic or post", cfg.Spec.AuthStyle)
-	}
-	c := &Client{
-		spec:   cfg.Spec,
-		client: cfg.Client,
-		hooks:  cfg.Hooks,
-		hc:     cfg.HTTP,
-		clock:  cmp.Or[Clock](cfg.Clock, realClock{}),
-		log:    cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
-	}
-	if s := cfg.Spec; s.Issuer != "" && s.Endpoints.JWKS != "" {
-		// The key set keeps the context for its background fetches of the
-		// JWKS, which therefore go through the edge as well.
-		keys := oidc.NewRemoteKeySet(oidc.ClientContext(context.Background(), cfg.HTTP), s.Endpoints.JWKS)
-		c.verifier = oidc.NewVerifier(s.Issuer, keys, &oidc.Config{
-			ClientID:             cfg.Client.ClientID,
-			SupportedSigningAlgs: signingAlgs,
-			Now:                  c.clock.Now,
-		})
-	}
-	return c, nil
+// Spec returns the provider spec the Client uses: discovery applied (issuer
+// and endpoints filled), and AuthStyle none, basic or post, never empty.
+func (c *Client) Spec() sdk.ProviderSpec {
+	s := c.spec
+	s.DefaultScopes = slices.Clone(s.DefaultScopes)
+	s.ExtraParams = slices.Clone(s.ExtraParams)
+	return s
 }
 
 // signingAlgs are the asymmetric JWS algorithms accepted on ID tokens.
@@ -230,7 +175,7 @@ func (c *Client) post(ctx context.Context, ex sdk.Exchange, endpoint string, for
 	case sdk.AuthPost:
 		form.Set("client_id", c.client.ClientID)
 		form.Set("client_secret", c.client.ClientSecret)
-	default:
+	case sdk.AuthNone:
 		form.Set("client_id", c.client.ClientID)
 	}
 	return send(ctx, c.hc, c.hooks, ex, sdk.HTTPRequest{

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -11,7 +10,6 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/idplug/idplug/internal/edge"
 	"github.com/idplug/idplug/internal/plugin"
 	"github.com/idplug/idplug/sdk"
 )
@@ -49,8 +47,8 @@ func (c *fakeClock) After(d time.Duration) <-chan time.Time {
 func (c *fakeClock) since() time.Duration { return c.Now().Sub(t0) }
 
 // newServer starts a test provider on 127.0.0.1 with the given handlers
-// (path → handler) and returns its URL and an edge client allowed to reach it.
-func newServer(t *testing.T, log *slog.Logger, handlers map[string]http.HandlerFunc) (string, *http.Client) {
+// (path → handler) and returns its URL.
+func newServer(t *testing.T, handlers map[string]http.HandlerFunc) string {
 	t.Helper()
 	mux := http.NewServeMux()
 	for p, h := range handlers {
@@ -58,20 +56,13 @@ func newServer(t *testing.T, log *slog.Logger, handlers map[string]http.HandlerF
 	}
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	e, err := edge.New(edge.Options{Provider: "test", Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Allow(srv.URL); err != nil {
-		t.Fatal(err)
-	}
-	return srv.URL, e.Client()
+	return srv.URL
 }
 
-// newClient returns a Client for a provider at base with the usual paths.
-func newClient(t *testing.T, base string, hc *http.Client, clock Clock, mod func(*Config)) *Client {
-	t.Helper()
-	cfg := Config{
+// testConfig is the Config of a provider at base with the usual paths.
+func testConfig(base string, clock Clock) Config {
+	return Config{
+		Provider: "test",
 		Spec: sdk.ProviderSpec{
 			Issuer: base,
 			Endpoints: sdk.Endpoints{
@@ -85,13 +76,18 @@ func newClient(t *testing.T, base string, hc *http.Client, clock Clock, mod func
 			DefaultScopes: []string{"openid", "offline_access"},
 		},
 		Client: sdk.Client{ClientID: "cli"},
-		HTTP:   hc,
 		Clock:  clock,
 	}
+}
+
+// newClient connects to a provider at base with the usual paths.
+func newClient(t *testing.T, base string, clock Clock, mod func(*Config)) *Client {
+	t.Helper()
+	cfg := testConfig(base, clock)
 	if mod != nil {
 		mod(&cfg)
 	}
-	c, err := New(cfg)
+	c, err := Connect(background(t), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

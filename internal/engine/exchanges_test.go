@@ -32,10 +32,13 @@ func TestClientAuthentication(t *testing.T) {
 		{style: sdk.AuthPost, secret: "s&p", wantForm: url.Values{"client_id": {"c i"}, "client_secret": {"s&p"}}},
 		// RFC 6749 §2.3.1: form-urlencoded, then Basic.
 		{style: sdk.AuthBasic, secret: "s&p", wantForm: url.Values{}, wantUser: "c+i", wantPass: "s%26p"},
+		// No style from the plugin: post with a client_secret, else none.
+		{style: "", secret: "s&p", wantForm: url.Values{"client_id": {"c i"}, "client_secret": {"s&p"}}},
+		{style: "", wantForm: url.Values{"client_id": {"c i"}}},
 	}
 	for _, tt := range tests {
-		t.Run(string(tt.style), func(t *testing.T) {
-			base, hc := newServer(t, nil, map[string]http.HandlerFunc{
+		t.Run(fmt.Sprintf("%q with secret %q", tt.style, tt.secret), func(t *testing.T) {
+			base := newServer(t, map[string]http.HandlerFunc{
 				"POST /token": func(w http.ResponseWriter, r *http.Request) {
 					r.ParseForm()
 					form := url.Values{}
@@ -54,7 +57,7 @@ func TestClientAuthentication(t *testing.T) {
 					fmt.Fprint(w, `{"access_token":"AT2","token_type":"Bearer"}`)
 				},
 			})
-			c := newClient(t, base, hc, newFakeClock(), func(cfg *Config) {
+			c := newClient(t, base, newFakeClock(), func(cfg *Config) {
 				cfg.Spec.AuthStyle = tt.style
 				cfg.Client = sdk.Client{ClientID: "c i", ClientSecret: tt.secret}
 			})
@@ -65,24 +68,43 @@ func TestClientAuthentication(t *testing.T) {
 	}
 }
 
-func TestNewErrors(t *testing.T) {
+func TestConnectErrors(t *testing.T) {
 	tests := []struct {
 		name string
 		mod  func(*Config)
-		want string
+		want []string // all in the error
 	}{
-		{"no http client", func(c *Config) { c.HTTP = nil }, "edge"},
-		{"no client_id", func(c *Config) { c.Client.ClientID = "" }, "set client_id"},
-		{"no token endpoint", func(c *Config) { c.Spec.Endpoints.Token = "" }, "token endpoint"},
-		{"basic without secret", func(c *Config) { c.Spec.AuthStyle = sdk.AuthBasic }, "set client_secret"},
-		{"unknown style", func(c *Config) { c.Spec.AuthStyle = "jwt" }, "none, basic or post"},
+		{"no client_id", func(c *Config) { c.Client.ClientID = "" }, []string{"set client_id"}},
+		{"no token endpoint", func(c *Config) { c.Spec.Endpoints.Token = "" },
+			[]string{`provider "acme" names no device authorization or token endpoint`, "RFC 8628"}},
+		{"no device authorization endpoint", func(c *Config) { c.Spec.Endpoints.DeviceAuthorization = "" },
+			[]string{`provider "acme" names no device authorization or token endpoint: the identity provider may not support the device grant (RFC 8628)`}},
+		{"basic without secret", func(c *Config) { c.Spec.AuthStyle = sdk.AuthBasic }, []string{`provider "acme"`, "set client_secret"}},
+		{"post without secret", func(c *Config) { c.Spec.AuthStyle = sdk.AuthPost }, []string{`provider "acme"`, "set client_secret"}},
+		{"none with a secret", func(c *Config) { c.Spec.AuthStyle = sdk.AuthNone; c.Client.ClientSecret = "s" },
+			[]string{`provider "acme"`, "remove client_secret"}},
+		{"unknown style", func(c *Config) { c.Spec.AuthStyle = "jwt" }, []string{`plugin "acme"`, "none, basic, post"}},
+		{"http endpoint off loopback", func(c *Config) { c.Spec.Endpoints.Token = "http://idp.example/token" },
+			[]string{`plugin "acme" returned an unusable endpoint`, "token_endpoint", "http://idp.example/token", "loopback"}},
+		{"file URL", func(c *Config) { c.Spec.Endpoints.JWKS = "file:///etc/keys" }, []string{`plugin "acme"`, "jwks_uri"}},
+		{"unreadable CA file", func(c *Config) { c.CAFile = "/nonexistent/ca.pem" }, []string{"CA file"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := Config{Spec: sdk.ProviderSpec{Endpoints: sdk.Endpoints{Token: "https://idp.example/token"}}, Client: sdk.Client{ClientID: "cli"}, HTTP: http.DefaultClient}
+			cfg := Config{
+				Provider: "acme",
+				Spec:     sdk.ProviderSpec{Endpoints: sdk.Endpoints{DeviceAuthorization: "https://idp.example/device", Token: "https://idp.example/token"}},
+				Client:   sdk.Client{ClientID: "cli"},
+			}
 			tt.mod(&cfg)
-			if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("New error = %v, want one saying %q", err, tt.want)
+			_, err := Connect(background(t), cfg)
+			if err == nil {
+				t.Fatalf("Connect succeeded, want an error saying %q", tt.want)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Connect error = %v, want one saying %q", err, w)
+				}
 			}
 		})
 	}
@@ -104,7 +126,7 @@ func TestRefresh(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			base, hc := newServer(t, nil, map[string]http.HandlerFunc{
+			base := newServer(t, map[string]http.HandlerFunc{
 				"POST /refresh": func(w http.ResponseWriter, r *http.Request) {
 					if r.FormValue("grant_type") != "refresh_token" || r.FormValue("refresh_token") != "RT" {
 						t.Errorf("refresh form = %v", r.Form)
@@ -113,7 +135,7 @@ func TestRefresh(t *testing.T) {
 					fmt.Fprint(w, tt.body)
 				},
 			})
-			c := newClient(t, base, hc, newFakeClock(), func(cfg *Config) { cfg.Spec.Endpoints.Refresh = base + "/refresh" })
+			c := newClient(t, base, newFakeClock(), func(cfg *Config) { cfg.Spec.Endpoints.Refresh = base + "/refresh" })
 			tok, err := c.Refresh(background(t), "RT")
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -149,7 +171,7 @@ func TestRevoke(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			base, hc := newServer(t, nil, map[string]http.HandlerFunc{
+			base := newServer(t, map[string]http.HandlerFunc{
 				"POST /revoke": func(w http.ResponseWriter, r *http.Request) {
 					if r.FormValue("token") != "RT" || r.FormValue("token_type_hint") != "refresh_token" {
 						t.Errorf("revocation form = %v", r.Form)
@@ -158,7 +180,7 @@ func TestRevoke(t *testing.T) {
 					fmt.Fprint(w, tt.body)
 				},
 			})
-			c := newClient(t, base, hc, newFakeClock(), nil)
+			c := newClient(t, base, newFakeClock(), nil)
 			err := c.Revoke(background(t), "RT", "refresh_token")
 			if (err != nil) != (tt.wantErr != nil) || tt.wantErr != errAny && !errors.Is(err, tt.wantErr) {
 				t.Errorf("Revoke error = %v, want %v", err, tt.wantErr)
@@ -166,7 +188,7 @@ func TestRevoke(t *testing.T) {
 		})
 	}
 	t.Run("no endpoint", func(t *testing.T) {
-		c := newClient(t, "https://idp.example", http.DefaultClient, nil, func(cfg *Config) { cfg.Spec.Endpoints.Revocation = "" })
+		c := newClient(t, "https://idp.example", nil, func(cfg *Config) { cfg.Spec.Endpoints.Revocation = "" })
 		if err := c.Revoke(background(t), "RT", ""); !errors.Is(err, ErrNotSupported) {
 			t.Errorf("Revoke error = %v, want ErrNotSupported", err)
 		}
@@ -193,7 +215,7 @@ func TestUserinfo(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			base, hc := newServer(t, nil, map[string]http.HandlerFunc{
+			base := newServer(t, map[string]http.HandlerFunc{
 				"GET /userinfo": func(w http.ResponseWriter, r *http.Request) {
 					if got := r.Header.Get("Authorization"); got != "Bearer AT" {
 						t.Errorf("Authorization = %q", got)
@@ -205,7 +227,7 @@ func TestUserinfo(t *testing.T) {
 					fmt.Fprint(w, tt.body)
 				},
 			})
-			c := newClient(t, base, hc, newFakeClock(), nil)
+			c := newClient(t, base, newFakeClock(), nil)
 			got, err := c.Userinfo(background(t), "AT")
 			var oe *OAuthError
 			if tt.wantCode != "" && (!errors.As(err, &oe) || oe.Code != tt.wantCode) {
@@ -227,7 +249,7 @@ func TestVerifyIDToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	keys := &oidctest.Server{PublicKeys: []oidctest.PublicKey{{PublicKey: priv.Public(), KeyID: "k1", Algorithm: oidc.ES256}}}
-	base, hc := newServer(t, nil, map[string]http.HandlerFunc{"GET /keys": keys.ServeHTTP})
+	base := newServer(t, map[string]http.HandlerFunc{"GET /keys": keys.ServeHTTP})
 	other, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -248,7 +270,7 @@ func TestVerifyIDToken(t *testing.T) {
 		{name: "other key", raw: oidctest.SignIDToken(other, "k1", oidc.ES256, fmt.Sprintf(`{"iss":%q,"aud":"cli","sub":"u1","exp":%d}`, base, exp)), wantErr: true},
 		{name: "malformed", raw: "a.b.c", wantErr: true},
 	}
-	c := newClient(t, base, hc, newFakeClock(), nil)
+	c := newClient(t, base, newFakeClock(), nil)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			claims, err := c.VerifyIDToken(background(t), tt.raw)
@@ -271,6 +293,9 @@ func TestVerifyIDToken(t *testing.T) {
 	}
 }
 
+// TestDiscover: Connect fetches the discovery document a spec names and
+// fills the issuer and endpoints from it, or refuses a document that names
+// another issuer or an endpoint in clear text off the local machine.
 func TestDiscover(t *testing.T) {
 	doc := func(issuer, token string) string {
 		return fmt.Sprintf(`{"issuer":%q,"device_authorization_endpoint":"ISS/device","token_endpoint":%q,"userinfo_endpoint":"ISS/userinfo","revocation_endpoint":"ISS/revoke","jwks_uri":"ISS/keys","end_session_endpoint":"ISS/logout"}`, issuer, token)
@@ -290,26 +315,31 @@ func TestDiscover(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var base string
-			base, hc := newServer(t, nil, map[string]http.HandlerFunc{
+			base = newServer(t, map[string]http.HandlerFunc{
 				"GET /.well-known/openid-configuration": func(w http.ResponseWriter, r *http.Request) {
 					fmt.Fprint(w, strings.ReplaceAll(tt.body, "ISS", base))
 				},
 			})
-			d, err := Discover(background(t), hc, nil, base+wellKnown, strings.ReplaceAll(tt.wantIssuer, "ISS", base))
+			c, err := Connect(background(t), Config{
+				Provider: "test",
+				Spec:     sdk.ProviderSpec{DiscoveryURL: base + wellKnown, Issuer: strings.ReplaceAll(tt.wantIssuer, "ISS", base)},
+				Client:   sdk.Client{ClientID: "cli"},
+			})
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("Discover error = %v, want one saying %q", err, tt.wantErr)
+					t.Fatalf("Connect error = %v, want one saying %q", err, tt.wantErr)
 				}
 				return
 			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := Discovery{Issuer: base, Endpoints: sdk.Endpoints{
+			want := discovery{Issuer: base, Endpoints: sdk.Endpoints{
 				DeviceAuthorization: base + "/device", Token: base + "/token", Userinfo: base + "/userinfo",
 				Revocation: base + "/revoke", JWKS: base + "/keys", EndSession: base + "/logout",
 			}}
-			if diff := cmp.Diff(want, d); diff != "" {
+			spec := c.Spec()
+			if diff := cmp.Diff(want, discovery{Issuer: spec.Issuer, Endpoints: spec.Endpoints}); diff != "" {
 				t.Errorf("discovery (-want +got):\n%s", diff)
 			}
 		})
@@ -322,15 +352,15 @@ func TestResolve(t *testing.T) {
 		Endpoints:    sdk.Endpoints{DeviceAuthorization: "https://device.example/code", Refresh: "https://idp.example/r"},
 		AuthStyle:    sdk.AuthNone,
 	}
-	d := Discovery{Issuer: "https://idp.example", Endpoints: sdk.Endpoints{
+	d := discovery{Issuer: "https://idp.example", Endpoints: sdk.Endpoints{
 		DeviceAuthorization: "https://idp.example/device", Token: "https://idp.example/token", JWKS: "https://idp.example/keys",
 	}}
 	want := spec
 	want.Issuer = "https://idp.example"
 	want.Endpoints.Token = "https://idp.example/token"
 	want.Endpoints.JWKS = "https://idp.example/keys"
-	if diff := cmp.Diff(want, Resolve(spec, d)); diff != "" {
-		t.Errorf("Resolve (-want +got):\n%s", diff)
+	if diff := cmp.Diff(want, resolve(spec, d)); diff != "" {
+		t.Errorf("resolve (-want +got):\n%s", diff)
 	}
 }
 
@@ -351,7 +381,7 @@ func (h *hooks) Interpret(_ context.Context, ex sdk.Exchange, resp sdk.HTTPRespo
 }
 
 func TestHooksAndExtraParams(t *testing.T) {
-	base, hc := newServer(t, nil, map[string]http.HandlerFunc{
+	base := newServer(t, map[string]http.HandlerFunc{
 		"POST /device": func(w http.ResponseWriter, r *http.Request) {
 			if r.Header.Get("X-Tenant") != "t1" || r.FormValue("audience") != "https://api.example" || r.FormValue("scope") != "openid email" {
 				t.Errorf("device request: header %q, form %v", r.Header.Get("X-Tenant"), r.Form)
@@ -367,7 +397,7 @@ func TestHooksAndExtraParams(t *testing.T) {
 		},
 	})
 	h := &hooks{}
-	c := newClient(t, base, hc, newFakeClock(), func(cfg *Config) {
+	c := newClient(t, base, newFakeClock(), func(cfg *Config) {
 		cfg.Hooks = h
 		cfg.Client.Scopes = []string{"openid", "email"}
 		cfg.Spec.ExtraParams = []sdk.Param{{Exchange: sdk.ExchangeDeviceAuthorization, Name: "audience", Value: "https://api.example"}}

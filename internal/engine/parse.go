@@ -14,7 +14,6 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/idplug/idplug/internal/edge"
 	"github.com/idplug/idplug/sdk"
 )
 
@@ -181,5 +180,5 @@ func parseDeviceAuth(resp sdk.HTTPResponse, now time.Time) (*oauth2.DeviceAuthRe
 // webURL reports whether s is a URL a user may be sent to: an absolute https
 // URL, or http on a loopback host, printable as it is.
 func webURL(s string) bool {
-	return edge.SecureURL(s) && printable(s)
+	return secureURL(s) && printable(s)
 }

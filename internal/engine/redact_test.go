@@ -22,7 +22,7 @@ func TestDebugLogHasNoSecrets(t *testing.T) {
 	var buf bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	polls := 0
-	base, hc := newServer(t, log, map[string]http.HandlerFunc{
+	base := newServer(t, map[string]http.HandlerFunc{
 		"POST /device": func(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprint(w, `{"device_code":"device-CODE-1","user_code":"WDJB-MJHT","verification_uri":"https://idp.example/a","expires_in":600,"interval":5}`)
 		},
@@ -43,7 +43,7 @@ func TestDebugLogHasNoSecrets(t *testing.T) {
 		},
 		"POST /revoke": func(w http.ResponseWriter, r *http.Request) {},
 	})
-	c := newClient(t, base, hc, newFakeClock(), func(cfg *Config) {
+	c := newClient(t, base, newFakeClock(), func(cfg *Config) {
 		cfg.Spec.AuthStyle = sdk.AuthPost
 		cfg.Client.ClientSecret = "client-SECRET-1"
 		cfg.Logger = log

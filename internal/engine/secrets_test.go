@@ -48,7 +48,7 @@ func TestNetErrorHidesQuerySecrets(t *testing.T) {
 	var buf bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	polls := 0
-	base, hc := newServer(t, log, map[string]http.HandlerFunc{
+	base := newServer(t, map[string]http.HandlerFunc{
 		"POST /token": func(w http.ResponseWriter, r *http.Request) {
 			polls++
 			if polls == 1 {
@@ -59,7 +59,7 @@ func TestNetErrorHidesQuerySecrets(t *testing.T) {
 			http.Redirect(w, r, foreign.URL+"/token?"+r.URL.RawQuery, http.StatusTemporaryRedirect)
 		},
 	})
-	c := newClient(t, base, hc, newFakeClock(), func(cfg *Config) {
+	c := newClient(t, base, newFakeClock(), func(cfg *Config) {
 		cfg.Hooks = queryHooks{}
 		cfg.Logger = log
 	})
@@ -107,12 +107,12 @@ func TestOAuthErrorHidesSecrets(t *testing.T) {
 		fmt.Fprintf(w, `{"error":"invalid_grant","error_description":"rejected %s \u001b[2J\u009b31m %s","error_uri":"https://idp.example/e?t=%s"}`,
 			strings.Join(sent, " "), jwt, url.QueryEscape(strings.Join(sent, " ")))
 	}
-	base, hc := newServer(t, nil, map[string]http.HandlerFunc{
+	base := newServer(t, map[string]http.HandlerFunc{
 		"POST /token":   echo,
 		"POST /revoke":  echo,
 		"GET /userinfo": echo,
 	})
-	c := newClient(t, base, hc, newFakeClock(), func(cfg *Config) {
+	c := newClient(t, base, newFakeClock(), func(cfg *Config) {
 		cfg.Spec.AuthStyle = sdk.AuthPost
 		cfg.Client.ClientSecret = secret
 	})
@@ -164,9 +164,9 @@ func TestVerifyIDTokenAuthorizedParty(t *testing.T) {
 		t.Fatal(err)
 	}
 	keys := &oidctest.Server{PublicKeys: []oidctest.PublicKey{{PublicKey: priv.Public(), KeyID: "k1", Algorithm: oidc.ES256}}}
-	base, hc := newServer(t, nil, map[string]http.HandlerFunc{"GET /keys": keys.ServeHTTP})
+	base := newServer(t, map[string]http.HandlerFunc{"GET /keys": keys.ServeHTTP})
 	exp := t0.Add(time.Hour).Unix()
-	c := newClient(t, base, hc, newFakeClock(), nil)
+	c := newClient(t, base, newFakeClock(), nil)
 	tests := []struct {
 		name, claims string
 		wantErr      bool

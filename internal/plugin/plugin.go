@@ -1,7 +1,11 @@
-// Package plugin is the host's view of a provider plugin, whatever carries it:
-// a transport only moves JSON documents (Caller), and Plugin turns those into
-// the contract's typed functions, checks the contract version, and calls the
-// optional hooks only when the plugin declares them.
+// Package plugin is the host's view of a provider plugin, whatever carries
+// it. A Transport only moves bytes: a JSON input document in, a result
+// envelope out. Plugin owns the call contract on top of every transport: the
+// call deadline, decoding the envelope, the first-line error policy, the
+// contract version check and what a call on a closed plugin gets; it turns
+// the documents into the contract's typed functions and calls the optional
+// hooks only when the plugin declares them. Loader finds and loads plugins:
+// providers linked in-process, WebAssembly modules and subprocess plugins.
 package plugin
 
 import (
@@ -9,40 +13,51 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
+	"sync/atomic"
+	"time"
 
+	"github.com/idplug/idplug/internal/wire"
 	"github.com/idplug/idplug/sdk"
 )
 
-// Caller is a transport: it runs one contract function over a JSON input
-// document and returns the OK value of the plugin's result envelope. An error
-// envelope, a trap, a timeout or a crash is returned as an error, after which
-// the transport discards the instance it used.
-type Caller interface {
-	Call(ctx context.Context, fn sdk.Function, input []byte) ([]byte, error)
+// Transport carries calls to one loaded plugin.
+type Transport interface {
+	// Call runs fn over the JSON document input and hands the plugin's
+	// result envelope to keep, which must copy what it keeps. When keep
+	// returns an error, or the call fails, the transport discards the
+	// instance or process that answered; the next call gets a fresh one.
+	// Call returns when ctx is done, whatever the plugin does.
+	Call(ctx context.Context, fn wire.Function, input []byte, keep func(envelope []byte) error) error
+	// Close releases the plugin's instances or process.
 	Close(ctx context.Context) error
 }
 
-// MaxMessage bounds, in bytes, a result envelope a plugin returns over any
-// transport: the contract's documents are small, and a plugin must not make
-// the host allocate without bound. A transport refuses a larger result as a
-// violation of the contract.
-const MaxMessage = 4 << 20
+// DefaultCallTimeout bounds one call over any transport. Plugins compute
+// over small JSON documents in well under a millisecond; two seconds only
+// ever stops a broken one.
+const DefaultCallTimeout = 2 * time.Second
 
-// Plugin is a loaded provider plugin. It is safe for concurrent use when its
-// Caller is.
+// ErrClosed is wrapped by the error of a call on a closed Plugin.
+var ErrClosed = errors.New("the plugin was closed")
+
+// Plugin is a loaded provider plugin. It is safe for concurrent use.
 type Plugin struct {
-	name   string
-	source string
-	info   sdk.PluginInfo
-	c      Caller
+	name    string
+	source  string
+	info    sdk.PluginInfo
+	t       Transport
+	timeout time.Duration
+	log     *slog.Logger
+	closed  atomic.Bool
 }
 
 // Error is a failure of a plugin: it names the plugin so that the user knows
 // which one to update or remove.
 type Error struct {
-	Plugin string       // the plugin's name in the configuration
-	Func   sdk.Function // the function that failed, if any
+	Plugin string        // the plugin's name in the configuration
+	Func   wire.Function // the function that failed, if any
 	Err    error
 }
 
@@ -57,23 +72,18 @@ func (e *Error) Error() string {
 // Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.Err }
 
-// ErrContractVersion is wrapped by the error New returns for a plugin whose
-// contract version the host does not speak.
-var ErrContractVersion = errors.New("unsupported contract version")
-
-// New describes the plugin behind c and checks its contract version. name is
-// how the configuration calls it; source says where it came from (a path or
-// "built-in"). On error, c is closed.
-func New(ctx context.Context, name, source string, c Caller) (*Plugin, error) {
-	p := &Plugin{name: name, source: source, c: c}
-	if err := p.call(ctx, sdk.FuncDescribe, struct{}{}, &p.info); err != nil {
-		c.Close(ctx)
+// newPlugin describes the plugin behind t and checks its contract version.
+// name is how the configuration calls it; source says where it came from.
+// On error, t is closed.
+func newPlugin(ctx context.Context, name, source string, t Transport, timeout time.Duration, log *slog.Logger) (*Plugin, error) {
+	p := &Plugin{name: name, source: source, t: t, timeout: timeout, log: log.With("plugin", name)}
+	if err := p.call(ctx, wire.FuncDescribe, struct{}{}, &p.info); err != nil {
+		t.Close(ctx)
 		return nil, err
 	}
 	if p.info.ContractVersion != sdk.ContractVersion {
-		c.Close(ctx)
-		return nil, &Error{Plugin: name, Err: fmt.Errorf("%w %d: this idplug speaks contract version %d; install a build of the plugin for contract %d",
-			ErrContractVersion, p.info.ContractVersion, sdk.ContractVersion, sdk.ContractVersion)}
+		t.Close(ctx)
+		return nil, &Error{Plugin: name, Err: &wire.ContractError{Version: fmt.Sprint(p.info.ContractVersion)}}
 	}
 	return p, nil
 }
@@ -87,22 +97,19 @@ func (p *Plugin) Source() string { return p.source }
 // Info returns what the plugin's describe said.
 func (p *Plugin) Info() sdk.PluginInfo { return p.info }
 
-// Has reports whether the plugin declares hook h.
-func (p *Plugin) Has(h sdk.Hook) bool { return slices.Contains(p.info.Hooks, h) }
+// has reports whether the plugin declares hook h.
+func (p *Plugin) has(h sdk.Hook) bool { return slices.Contains(p.info.Hooks, h) }
 
 // Configure validates settings and returns the provider's spec, or the
 // configuration errors the plugin reported.
 func (p *Plugin) Configure(ctx context.Context, settings map[string]string, client sdk.Client) (*sdk.ProviderSpec, []sdk.ConfigError, error) {
-	var out sdk.ConfigureOutput
-	if settings == nil {
-		settings = map[string]string{}
-	}
+	var out wire.ConfigureOutput
 	client.Scopes = orNone(client.Scopes)
-	if err := p.call(ctx, sdk.FuncConfigure, sdk.ConfigureInput{Settings: settings, Client: client}, &out); err != nil {
+	if err := p.call(ctx, wire.FuncConfigure, wire.ConfigureInput{Settings: orNoSettings(settings), Client: client}, &out); err != nil {
 		return nil, nil, err
 	}
 	if out.OK == nil && len(out.Err) == 0 {
-		return nil, nil, &Error{Plugin: p.name, Func: sdk.FuncConfigure, Err: errors.New("returned neither a spec nor errors")}
+		return nil, nil, &Error{Plugin: p.name, Func: wire.FuncConfigure, Err: errors.New("returned neither a spec nor errors")}
 	}
 	return out.OK, out.Err, nil
 }
@@ -110,62 +117,87 @@ func (p *Plugin) Configure(ctx context.Context, settings map[string]string, clie
 // Prepare lets the plugin rewrite an outgoing request. Without the prepare
 // hook it returns req unchanged and calls nothing.
 func (p *Plugin) Prepare(ctx context.Context, ex sdk.Exchange, req sdk.HTTPRequest) (sdk.HTTPRequest, error) {
-	if !p.Has(sdk.HookPrepare) {
+	if !p.has(sdk.HookPrepare) {
 		return req, nil
 	}
 	var out sdk.HTTPRequest
 	req.Headers = orNone(req.Headers)
-	err := p.call(ctx, sdk.FuncPrepare, sdk.PrepareInput{Exchange: ex, Request: req}, &out)
+	err := p.call(ctx, wire.FuncPrepare, wire.PrepareInput{Exchange: ex, Request: req}, &out)
 	return out, err
 }
 
 // Interpret lets the plugin turn a response into the RFC shape. Without the
 // interpret hook it returns resp unchanged and calls nothing.
 func (p *Plugin) Interpret(ctx context.Context, ex sdk.Exchange, resp sdk.HTTPResponse) (sdk.HTTPResponse, error) {
-	if !p.Has(sdk.HookInterpret) {
+	if !p.has(sdk.HookInterpret) {
 		return resp, nil
 	}
 	var out sdk.HTTPResponse
 	resp.Headers = orNone(resp.Headers)
-	err := p.call(ctx, sdk.FuncInterpret, sdk.InterpretInput{Exchange: ex, Response: resp}, &out)
+	err := p.call(ctx, wire.FuncInterpret, wire.InterpretInput{Exchange: ex, Response: resp}, &out)
 	return out, err
 }
 
 // Identity maps verified ID token claims and a userinfo response to an
-// identity, without settings.
-func (p *Plugin) Identity(ctx context.Context, idTokenClaims, userinfo sdk.Claims) (sdk.Identity, error) {
-	return p.IdentityWithSettings(ctx, nil, idTokenClaims, userinfo)
-}
-
-// IdentityWithSettings maps verified ID token claims and a userinfo response
-// to an identity; settings are the profile's, as configure received them.
-func (p *Plugin) IdentityWithSettings(ctx context.Context, settings map[string]string, idTokenClaims, userinfo sdk.Claims) (sdk.Identity, error) {
-	if settings == nil {
-		settings = map[string]string{}
-	}
+// identity; settings are the profile's, as configure received them.
+func (p *Plugin) Identity(ctx context.Context, settings map[string]string, idTokenClaims, userinfo sdk.Claims) (sdk.Identity, error) {
 	var out sdk.Identity
-	err := p.call(ctx, sdk.FuncIdentity, sdk.IdentityInput{IDTokenClaims: orEmpty(idTokenClaims), Userinfo: orEmpty(userinfo), Settings: settings}, &out)
+	err := p.call(ctx, wire.FuncIdentity, wire.IdentityInput{IDTokenClaims: orEmpty(idTokenClaims), Userinfo: orEmpty(userinfo), Settings: orNoSettings(settings)}, &out)
 	return out, err
 }
 
-// Close releases the plugin's instances or process.
-func (p *Plugin) Close(ctx context.Context) error { return p.c.Close(ctx) }
+// Close releases the plugin's instances or process. Later calls fail with
+// ErrClosed.
+func (p *Plugin) Close(ctx context.Context) error {
+	if p.closed.Swap(true) {
+		return nil
+	}
+	return p.t.Close(ctx)
+}
 
-func (p *Plugin) call(ctx context.Context, fn sdk.Function, in, out any) error {
+// errDeadline is the cause of a call's context when its deadline passes.
+var errDeadline = errors.New("call deadline exceeded")
+
+// call runs fn over in, under the call deadline, and decodes the OK value of
+// the result envelope into out. Every error is an *Error naming the plugin
+// and fn.
+func (p *Plugin) call(ctx context.Context, fn wire.Function, in, out any) error {
+	fail := func(err error) error { return &Error{Plugin: p.name, Func: fn, Err: err} }
+	if p.closed.Load() {
+		return fail(ErrClosed)
+	}
 	b, err := json.Marshal(in)
 	if err != nil {
-		return &Error{Plugin: p.name, Func: fn, Err: err}
+		return fail(err)
 	}
-	res, err := p.c.Call(ctx, fn, b)
-	if err != nil {
+	cctx, cancel := context.WithTimeoutCause(ctx, p.timeout, errDeadline)
+	defer cancel()
+	var ok []byte
+	err = p.t.Call(cctx, fn, b, func(envelope []byte) error {
+		v, detail, err := wire.Decode(envelope)
+		if detail != "" {
+			p.log.Debug("the plugin failed", "func", fn, "err", err, "detail", detail)
+		}
+		ok = v
+		return err
+	})
+	switch {
+	case err == nil:
+	case p.closed.Load():
+		return fail(ErrClosed)
+	case context.Cause(cctx) == errDeadline:
+		return fail(fmt.Errorf("exceeded the %v call deadline; the plugin was stopped: %w", p.timeout, context.DeadlineExceeded))
+	case ctx.Err() != nil:
+		return fail(fmt.Errorf("the call was abandoned (%w); the plugin was stopped", ctx.Err()))
+	default:
 		var pe *Error
 		if errors.As(err, &pe) {
 			return err
 		}
-		return &Error{Plugin: p.name, Func: fn, Err: err}
+		return fail(err)
 	}
-	if err := json.Unmarshal(res, out); err != nil {
-		return &Error{Plugin: p.name, Func: fn, Err: fmt.Errorf("malformed result: %w", err)}
+	if err := json.Unmarshal(ok, out); err != nil {
+		return fail(fmt.Errorf("malformed result: %w", err))
 	}
 	return nil
 }
@@ -175,6 +207,13 @@ func (p *Plugin) call(ctx context.Context, fn sdk.Function, in, out any) error {
 func orNone[T any](s []T) []T {
 	if s == nil {
 		return []T{}
+	}
+	return s
+}
+
+func orNoSettings(s map[string]string) map[string]string {
+	if s == nil {
+		return map[string]string{}
 	}
 	return s
 }

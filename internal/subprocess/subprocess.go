@@ -1,8 +1,8 @@
 // Package subprocess carries provider plugins that run as separate
-// processes: it implements plugin.Caller over hashicorp/go-plugin and the
+// processes: it implements plugin.Transport over hashicorp/go-plugin and the
 // gRPC service of wit/idplug.proto, which carries the same JSON documents as
 // the WebAssembly transport. A plugin written with sdk/ becomes one with a
-// plain `go build` (sdk.Main serves it).
+// plain `go build` (serve.Main serves it).
 //
 // # Design
 //
@@ -12,7 +12,7 @@
 // only, with automatic mutual TLS, no environment of the host's, no stdin,
 // and stderr, stdout and sdk.Logf records sent to the host's logger with
 // the attribute plugin=<name>. On Linux the kernel kills the process when
-// the host dies; elsewhere sdk.Main exits when its parent is gone.
+// the host dies; elsewhere serve.Main exits when its parent is gone.
 //
 // A subprocess plugin is not sandboxed: it is a native process with the
 // host user's privileges, its files and its network. Only the pin, a clean
@@ -21,16 +21,14 @@
 //
 // One process serves all of a plugin's calls, concurrently: a provider is
 // stateless and its methods may run in parallel. Each call has a deadline
-// (Options.CallTimeout). A process that crashes, misses the deadline or
-// breaks the protocol is killed, and the next call starts a new one. An
-// error envelope is not a crash: the SDK recovered the plugin's panic and
-// the process is kept.
+// (its context's, set by internal/plugin). A process that crashes, misses
+// the deadline, breaks the protocol or answers with an envelope the caller
+// refuses is killed, and the next call starts a new one.
 package subprocess
 
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -47,37 +45,32 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/idplug/idplug/internal/plugin"
-	"github.com/idplug/idplug/internal/subprocess/pb"
+	"github.com/idplug/idplug/internal/wire"
 	"github.com/idplug/idplug/sdk"
 )
 
 // Defaults of Options.
 const (
-	// DefaultCallTimeout bounds one call, as for WebAssembly plugins.
-	DefaultCallTimeout = 2 * time.Second
 	// DefaultStartTimeout bounds starting a process, up to the end of the
 	// go-plugin handshake. A plugin starts in milliseconds; this only stops
 	// one that never says hello.
 	DefaultStartTimeout = 10 * time.Second
 )
 
-// ErrClosed is wrapped by the error of a call on a closed Plugin.
-var ErrClosed = errors.New("the plugin was closed")
+// errClosed is the error of a call on a closed Plugin.
+var errClosed = errors.New("the plugin was closed")
 
 // Options configure Start. The zero value is ready to use.
 type Options struct {
-	// CallTimeout bounds one call. Zero means DefaultCallTimeout.
-	CallTimeout time.Duration
 	// StartTimeout bounds starting a process, when a call needs one, on top
-	// of CallTimeout. Zero means DefaultStartTimeout.
+	// of the call's deadline. Zero means DefaultStartTimeout.
 	StartTimeout time.Duration
 	// Logger receives the plugin's log records, stdout and stderr, and
 	// go-plugin's diagnostics at debug level. Nil means slog.Default().
 	Logger *slog.Logger
 }
 
-// Plugin is a subprocess plugin: a plugin.Caller over its process. It is
+// Plugin is a subprocess plugin: a plugin.Transport over its process. It is
 // safe for concurrent use.
 type Plugin struct {
 	name string
@@ -98,16 +91,13 @@ type process struct {
 	client *goplugin.Client
 	proc   *proc
 	stderr *tail
-	rpc    pb.ProviderClient
+	rpc    wire.ProviderClient
 }
 
 // Start starts the plugin the configuration calls name from exe and
 // returns it ready to call. The Plugin owns exe from then on, also when
-// Start fails. Errors are *plugin.Error values naming the plugin.
+// Start fails.
 func Start(ctx context.Context, name string, exe *Executable, opts Options) (*Plugin, error) {
-	if opts.CallTimeout <= 0 {
-		opts.CallTimeout = DefaultCallTimeout
-	}
 	if opts.StartTimeout <= 0 {
 		opts.StartTimeout = DefaultStartTimeout
 	}
@@ -117,79 +107,35 @@ func Start(ctx context.Context, name string, exe *Executable, opts Options) (*Pl
 	p := &Plugin{name: name, exe: exe, opts: opts, log: opts.Logger.With("plugin", name)}
 	if _, err := p.process(ctx); err != nil {
 		p.Close(ctx)
-		return nil, &plugin.Error{Plugin: name, Err: err}
+		return nil, err
 	}
 	return p, nil
 }
 
-// PID returns the process ID of the running plugin process, or 0 when none
-// runs. Tests use it to check that no process outlives its host.
-func (p *Plugin) PID() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.cur == nil {
-		return 0
-	}
-	return p.cur.proc.pid()
-}
-
-// methods map the contract's functions to the service's methods.
-var methods = map[sdk.Function]func(pb.ProviderClient, context.Context, *pb.Document, ...grpc.CallOption) (*pb.Envelope, error){
-	sdk.FuncDescribe:  pb.ProviderClient.Describe,
-	sdk.FuncConfigure: pb.ProviderClient.Configure,
-	sdk.FuncPrepare:   pb.ProviderClient.Prepare,
-	sdk.FuncInterpret: pb.ProviderClient.Interpret,
-	sdk.FuncIdentity:  pb.ProviderClient.Identity,
-}
-
-// Call runs the contract function fn over the JSON document input and
-// returns the OK value of the plugin's result envelope. It starts a process
-// first when none runs. The call has Options.CallTimeout to complete, and
-// ends early when ctx is done.
-//
-// Every error is a *plugin.Error naming the plugin and fn. After a crash,
-// the deadline, cancellation or a malformed envelope the process is killed;
-// the next call starts another.
-func (p *Plugin) Call(ctx context.Context, fn sdk.Function, input []byte) ([]byte, error) {
-	method, ok := methods[fn]
-	if !ok {
-		return nil, p.error(fn, errors.New("not a function of the contract"))
-	}
+// Call runs the contract function fn over the JSON document input and hands
+// the result envelope to keep. It starts a process first when none runs, and
+// ends when ctx is done. After a crash, cancellation, or an error from keep,
+// the process is killed; the next call starts another.
+func (p *Plugin) Call(ctx context.Context, fn wire.Function, input []byte, keep func([]byte) error) error {
 	pr, err := p.process(ctx)
 	if err != nil {
-		return nil, p.error(fn, err)
+		return err
 	}
-	cctx, cancel := context.WithTimeoutCause(ctx, p.opts.CallTimeout, errDeadline)
-	defer cancel()
-	out, err := method(pr.rpc, cctx, &pb.Document{Json: input})
+	out, err := wire.CallGRPC(ctx, pr.rpc, fn, input)
 	if err != nil {
-		err = p.failure(cctx, err, pr)
+		err = p.failure(ctx, err, pr)
 		p.discard(pr)
-		return nil, p.error(fn, err)
+		return err
 	}
-	var res sdk.Result
-	if err := json.Unmarshal(out.GetJson(), &res); err != nil {
+	if err := keep(out); err != nil {
 		p.discard(pr)
-		return nil, p.error(fn, fmt.Errorf("returned a malformed result envelope: %w; the plugin was stopped", err))
+		return err
 	}
-	if res.OK == nil && res.Error == "" {
-		p.discard(pr)
-		return nil, p.error(fn, errors.New(`returned an envelope with neither "ok" nor "error"; the plugin was stopped`))
-	}
-	if res.Error != "" {
-		// The user gets the first line; details such as a stack trace are
-		// for whoever debugs the plugin.
-		msg, detail, _ := strings.Cut(res.Error, "\n")
-		if detail != "" {
-			p.log.Debug("subprocess: the plugin failed", "func", fn, "err", res.Error)
-		}
-		return nil, p.error(fn, errors.New(msg))
-	}
-	return res.OK, nil
+	return nil
 }
 
 // Close kills the plugin's process and releases its executable. Calls in
-// progress fail; later ones fail with ErrClosed.
+// progress fail; so do later ones.
 func (p *Plugin) Close(context.Context) error {
 	p.mu.Lock()
 	if p.closed {
@@ -211,17 +157,13 @@ func (p *Plugin) Close(context.Context) error {
 	return p.exe.Close()
 }
 
-func (p *Plugin) error(fn sdk.Function, err error) error {
-	return &plugin.Error{Plugin: p.name, Func: fn, Err: err}
-}
-
 // process returns the running process, starting one when none runs.
 func (p *Plugin) process(ctx context.Context) (*process, error) {
 	current := func() (*process, error) {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		if p.closed {
-			return nil, ErrClosed
+			return nil, errClosed
 		}
 		return p.cur, nil
 	}
@@ -241,7 +183,7 @@ func (p *Plugin) process(ctx context.Context) (*process, error) {
 		pr.stop()
 		fallthrough
 	case p.closed:
-		return nil, ErrClosed
+		return nil, errClosed
 	case err != nil:
 		return nil, err
 	}
@@ -256,8 +198,8 @@ func (p *Plugin) start(ctx context.Context) (*process, error) {
 	}
 	pr := &process{stderr: &tail{}}
 	pr.client = goplugin.NewClient(&goplugin.ClientConfig{
-		HandshakeConfig:  pb.Handshake(sdk.ContractVersion),
-		Plugins:          goplugin.PluginSet{pb.Name: &pb.Plugin{}},
+		HandshakeConfig:  wire.Handshake(),
+		Plugins:          goplugin.PluginSet{wire.PluginName: &wire.GRPCPlugin{}},
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		SkipHostEnv:      true,
@@ -265,7 +207,7 @@ func (p *Plugin) start(ctx context.Context) (*process, error) {
 		Logger:           newLogger(p.log, p.name, pr.stderr),
 		SyncStdout:       lines(p.log, "stdout", slog.LevelInfo, nil),
 		SyncStderr:       lines(p.log, "stderr", slog.LevelWarn, pr.stderr),
-		GRPCDialOptions:  []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(plugin.MaxMessage))},
+		GRPCDialOptions:  []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(wire.MaxMessage))},
 		RunnerFunc: func(_ hclog.Logger, cmd *exec.Cmd, socketDir string) (runner.Runner, error) {
 			r, err := newProc(p.name, p.exe, cmd, socketDir)
 			if err != nil {
@@ -291,13 +233,13 @@ func (p *Plugin) start(ctx context.Context) (*process, error) {
 	p.mu.Unlock()
 	var raw any
 	if err == nil {
-		raw, err = c.Dispense(pb.Name)
+		raw, err = c.Dispense(wire.PluginName)
 	}
 	if err != nil {
 		pr.stop()
 		return nil, p.startFailure(ctx, err, pr)
 	}
-	pr.rpc = raw.(pb.ProviderClient)
+	pr.rpc = raw.(wire.ProviderClient)
 	p.log.Debug("subprocess: started the plugin", "pid", pr.proc.ID())
 	return pr, nil
 }
@@ -322,20 +264,15 @@ func (p *Plugin) discard(pr *process) {
 	pr.stop()
 }
 
-// errDeadline is the cause of a call's context when its deadline passes.
-var errDeadline = errors.New("call deadline exceeded")
-
 // failure words why a call on pr failed with err, waiting a moment to learn
 // how the process ended if it did.
 func (p *Plugin) failure(ctx context.Context, err error, pr *process) error {
 	p.log.Debug("subprocess: stopping the plugin after a failed call", "err", err)
 	switch {
-	case context.Cause(ctx) == errDeadline:
-		return fmt.Errorf("exceeded the %v call deadline; the plugin was stopped: %w", p.opts.CallTimeout, context.DeadlineExceeded)
-	case ctx.Err() != nil:
-		return fmt.Errorf("the call was abandoned (%w); the plugin was stopped", ctx.Err())
+	case ctx.Err() != nil: // the caller words what its deadline or cancellation means
+		return fmt.Errorf("stopped (%w)", context.Cause(ctx))
 	case status.Code(err) == codes.ResourceExhausted: // the client refused the response
-		return fmt.Errorf("returned a result larger than the %d bytes a result may have; the plugin was stopped", plugin.MaxMessage)
+		return fmt.Errorf("returned a result larger than the %d bytes a result may have; the plugin was stopped", wire.MaxMessage)
 	}
 	how := ended(pr)
 	if how == "" {
@@ -387,16 +324,15 @@ func (p *Plugin) startFailure(ctx context.Context, err error, pr *process) error
 	case line != "" && (len(fields) < 4 || !isNumber(fields[0]) || !isNumber(fields[1])):
 		return fmt.Errorf("printed %q where the go-plugin handshake belongs, as the first line of its standard output: "+
 			"it is not an idplug subprocess plugin, or it writes to stdout before serving; "+
-			"a Go plugin's main must call sdk.Main (see wit/README.md, \"Subprocess plugins\")", truncate(line))
+			"a Go plugin's main must call serve.Main (see wit/README.md, \"Subprocess plugins\")", truncate(line))
 	case line != "" && fields[1] != strconv.Itoa(sdk.ContractVersion):
-		return fmt.Errorf("%w %s: this idplug speaks contract version %d; install a build of the plugin for contract %d",
-			plugin.ErrContractVersion, fields[1], sdk.ContractVersion, sdk.ContractVersion)
+		return &wire.ContractError{Version: fields[1]}
 	case line != "" && (len(fields) < 5 || fields[4] != string(goplugin.ProtocolGRPC)):
-		return fmt.Errorf("offers go-plugin's net/rpc protocol; idplug plugins serve gRPC (wit/idplug.proto): rebuild it with sdk.Main")
+		return fmt.Errorf("offers go-plugin's net/rpc protocol; idplug plugins serve gRPC (wit/idplug.proto): rebuild it with serve.Main")
 	case line == "" && strings.Contains(err.Error(), "timeout"):
-		return fmt.Errorf("did not complete the go-plugin handshake within %v; the plugin was stopped — is it an idplug plugin whose main calls sdk.Main?", p.opts.StartTimeout)
+		return fmt.Errorf("did not complete the go-plugin handshake within %v; the plugin was stopped — is it an idplug plugin whose main calls serve.Main?", p.opts.StartTimeout)
 	case line == "":
-		return fmt.Errorf("%s before the go-plugin handshake%s; is it an idplug plugin whose main calls sdk.Main?", cmp.Or(ended(pr), "stopped"), quote(pr.stderr))
+		return fmt.Errorf("%s before the go-plugin handshake%s; is it an idplug plugin whose main calls serve.Main?", cmp.Or(ended(pr), "stopped"), quote(pr.stderr))
 	}
 	return fmt.Errorf("connecting to the plugin: %w", err)
 }

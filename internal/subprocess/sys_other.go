@@ -5,5 +5,5 @@ package subprocess
 import "syscall"
 
 // sysProcAttr has nothing to add outside Linux: a plugin built with
-// sdk.Main exits by itself when its host process is gone.
+// serve.Main exits by itself when its host process is gone.
 func sysProcAttr() *syscall.SysProcAttr { return nil }

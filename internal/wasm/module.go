@@ -3,7 +3,6 @@ package wasm
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,17 +15,14 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/sys"
 
-	"github.com/idplug/idplug/internal/plugin"
-	"github.com/idplug/idplug/sdk"
+	"github.com/idplug/idplug/internal/wire"
 )
 
-// ErrClosed is wrapped by the error of a call on a closed Module.
-var ErrClosed = errors.New("the plugin was closed")
+// errClosed is the error of a call on a closed Module.
+var errClosed = errors.New("the plugin was closed")
 
-// functions are the contract's functions; function f is the export idplug_<f>.
-var functions = []sdk.Function{sdk.FuncDescribe, sdk.FuncConfigure, sdk.FuncPrepare, sdk.FuncInterpret, sdk.FuncIdentity}
-
-// Module is a loaded wasm plugin: a plugin.Caller over a pool of instances.
+// Module is a loaded wasm plugin: a plugin.Transport over a pool of
+// instances.
 // It is safe for concurrent use.
 type Module struct {
 	r        *Runtime
@@ -52,59 +48,48 @@ func newModule(r *Runtime, name string, compiled wazero.CompiledModule) *Module 
 	}
 }
 
-// Call runs the contract function fn over the JSON document input and returns
-// the OK value of the plugin's result envelope. It waits, as long as ctx
-// allows, for an instance when MaxInstances calls are in progress. Then the
-// call has Options.CallTimeout to complete, and ends early when ctx is done.
+// Call runs the contract function fn over the JSON document input and hands
+// the plugin's result envelope, still in the instance's memory, to keep. It
+// waits, as long as ctx allows, for an instance when MaxInstances calls are
+// in progress, and ends when ctx is done.
 //
-// Every error is a *plugin.Error naming the plugin and fn. After an error
-// envelope, a trap, an exit, the deadline, cancellation or a violation of the
-// ABI, the instance is closed and the next call gets a fresh one.
-func (m *Module) Call(ctx context.Context, fn sdk.Function, input []byte) ([]byte, error) {
-	if !slices.Contains(functions, fn) {
-		return nil, m.error(fn, errors.New("not a function of the contract"))
+// After a trap, an exit, cancellation, a violation of the ABI or an error
+// from keep, the instance is closed and the next call gets a fresh one.
+func (m *Module) Call(ctx context.Context, fn wire.Function, input []byte, keep func([]byte) error) error {
+	if !slices.Contains(wire.Functions, fn) {
+		return errors.New("not a function of the contract")
 	}
 	select {
 	case m.busy <- struct{}{}:
 	case <-ctx.Done():
-		return nil, m.error(fn, ctx.Err())
+		return ctx.Err()
 	case <-m.done:
-		return nil, m.error(fn, ErrClosed)
+		return errClosed
 	}
 	defer func() { <-m.busy }()
 	if err := ctx.Err(); err != nil { // lost a race with the slot; spare an instance
-		return nil, m.error(fn, err)
+		return err
 	}
-
-	ctx, cancel := m.deadline(ctx)
-	defer cancel()
 	in, err := m.take()
 	if err != nil {
-		return nil, m.error(fn, err)
+		return err
 	}
 	if in == nil {
 		if in, err = m.instantiate(ctx); err != nil {
 			in.close(ctx)
-			return nil, m.error(fn, m.failure(ctx, err, in))
+			return m.failure(ctx, err, in)
 		}
 	}
-	res, err := in.call(ctx, fn, input)
-	if err != nil {
+	if err := in.call(ctx, fn, input, keep); err != nil {
 		in.close(ctx)
-		return nil, m.error(fn, m.failure(ctx, err, in))
-	}
-	if res.Error != "" {
-		in.close(ctx)
-		// The user gets the first line; details such as a stack trace are
-		// for whoever debugs the plugin.
-		msg, detail, _ := strings.Cut(res.Error, "\n")
-		if detail != "" {
-			m.log.Debug("wasm: the plugin failed", "func", fn, "err", res.Error)
+		var refused *refusal
+		if errors.As(err, &refused) {
+			return refused.err
 		}
-		return nil, m.error(fn, errors.New(msg))
+		return m.failure(ctx, err, in)
 	}
 	m.put(in)
-	return res.OK, nil
+	return nil
 }
 
 // Close refuses new calls, waits for the calls in progress (each bounded by
@@ -136,24 +121,17 @@ wait:
 	return m.compiled.Close(ctx)
 }
 
-func (m *Module) error(fn sdk.Function, err error) error {
-	return &plugin.Error{Plugin: m.name, Func: fn, Err: err}
-}
+// refusal is keep's error: the envelope was read, and refused.
+type refusal struct{ err error }
 
-// errDeadline is the cause of a call's context when its deadline passes.
-var errDeadline = errors.New("call deadline exceeded")
-
-// deadline returns the context of one call, bounded by the call timeout.
-func (m *Module) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeoutCause(ctx, m.r.opts.CallTimeout, errDeadline)
-}
+func (r *refusal) Error() string { return r.err.Error() }
 
 // take returns an idle instance, or nil when there is none.
 func (m *Module) take() (*instance, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		return nil, ErrClosed
+		return nil, errClosed
 	}
 	if n := len(m.idle); n > 0 {
 		in := m.idle[n-1]
@@ -192,10 +170,8 @@ func (m *Module) failure(ctx context.Context, err error, in *instance) error {
 		exit *sys.ExitError
 	)
 	switch {
-	case context.Cause(ctx) == errDeadline:
-		return &fault{fmt.Sprintf("exceeded the %v call deadline; the plugin was stopped", m.r.opts.CallTimeout), context.DeadlineExceeded}
-	case ctx.Err() != nil:
-		return &fault{fmt.Sprintf("the call was abandoned (%v); the plugin was stopped", ctx.Err()), ctx.Err()}
+	case ctx.Err() != nil: // the caller words what its deadline or cancellation means
+		return &fault{fmt.Sprintf("stopped (%v)", context.Cause(ctx)), ctx.Err()}
 	case errors.As(err, &f):
 		return f
 	case errors.As(err, &exit):
@@ -217,7 +193,7 @@ func (m *Module) failure(ctx context.Context, err error, in *instance) error {
 type instance struct {
 	mod            api.Module
 	alloc, free    api.Function
-	fns            map[sdk.Function]api.Function
+	fns            map[wire.Function]api.Function
 	out            *output
 	stdout, stderr *lineWriter
 	stack          [2]uint64
@@ -245,9 +221,9 @@ func (m *Module) instantiate(ctx context.Context) (*instance, error) {
 	in.mod = mod
 	in.alloc = mod.ExportedFunction("idplug_alloc")
 	in.free = mod.ExportedFunction("idplug_free")
-	in.fns = make(map[sdk.Function]api.Function, len(functions))
-	for _, fn := range functions {
-		in.fns[fn] = mod.ExportedFunction("idplug_" + string(fn))
+	in.fns = make(map[wire.Function]api.Function, len(wire.Functions))
+	for _, fn := range wire.Functions {
+		in.fns[fn] = mod.ExportedFunction(fn.Export())
 	}
 	return in, nil
 }
@@ -260,41 +236,36 @@ func (in *instance) begin(ctx context.Context) context.Context {
 	return context.WithValue(ctx, outputKey{}, in.out)
 }
 
-// call runs fn over input and decodes the result envelope.
-func (in *instance) call(ctx context.Context, fn sdk.Function, input []byte) (sdk.Result, error) {
+// call runs fn over input and hands the result envelope to keep.
+func (in *instance) call(ctx context.Context, fn wire.Function, input []byte, keep func([]byte) error) error {
 	ctx = in.begin(ctx)
-	var res sdk.Result
 	mem := in.mod.Memory()
 	s := in.stack[:]
 	s[0] = uint64(len(input))
 	if err := in.alloc.CallWithStack(ctx, s); err != nil {
-		return res, err
+		return err
 	}
 	ptr := uint32(s[0])
 	if (ptr == 0 && len(input) > 0) || !mem.Write(ptr, input) {
-		return res, &fault{fmt.Sprintf("idplug_alloc(%d) returned %#x, not a buffer in its memory; the plugin was stopped", len(input), ptr), nil}
+		return &fault{fmt.Sprintf("idplug_alloc(%d) returned %#x, not a buffer in its memory; the plugin was stopped", len(input), ptr), nil}
 	}
 	s[0], s[1] = uint64(ptr), uint64(len(input))
 	if err := in.fns[fn].CallWithStack(ctx, s); err != nil {
-		return res, err
+		return err
 	}
 	ptr, size := uint32(s[0]>>32), uint32(s[0])
-	if size > plugin.MaxMessage {
-		return res, &fault{fmt.Sprintf("returned a result of %d bytes, more than the %d bytes a result may have; the plugin was stopped", size, plugin.MaxMessage), nil}
+	if size > wire.MaxMessage {
+		return &fault{fmt.Sprintf("returned a result of %d bytes, more than the %d bytes a result may have; the plugin was stopped", size, wire.MaxMessage), nil}
 	}
 	out, ok := mem.Read(ptr, size)
 	if !ok {
-		return res, &fault{fmt.Sprintf("returned its result at %#x+%d, outside its %d bytes of memory; the plugin was stopped", ptr, size, mem.Size()), nil}
+		return &fault{fmt.Sprintf("returned its result at %#x+%d, outside its %d bytes of memory; the plugin was stopped", ptr, size, mem.Size()), nil}
 	}
-	// Unmarshal copies the OK value out of the instance's memory.
-	if err := json.Unmarshal(out, &res); err != nil {
-		return res, &fault{fmt.Sprintf("returned a malformed result envelope: %v", err), err}
-	}
-	if res.OK == nil && res.Error == "" {
-		return res, &fault{`returned an envelope with neither "ok" nor "error"`, nil}
+	if err := keep(out); err != nil {
+		return &refusal{err}
 	}
 	s[0], s[1] = uint64(ptr), uint64(size)
-	return res, in.free.CallWithStack(ctx, s)
+	return in.free.CallWithStack(ctx, s)
 }
 
 // close closes the instance, if it was instantiated, and flushes its output.

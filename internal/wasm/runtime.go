@@ -1,5 +1,5 @@
 // Package wasm carries provider plugins compiled to WebAssembly: it implements
-// plugin.Caller over wazero and the JSON-over-core-wasm ABI of wit/README.md.
+// plugin.Transport over wazero and the JSON-over-core-wasm ABI of wit/README.md.
 //
 // # Design
 //
@@ -26,12 +26,12 @@
 // (Options.MemoryLimit), and its tables, which wazero keeps outside linear
 // memory, cannot grow past their declared size (see boundTables). A
 // plugin's instances thus hold at most MaxInstances × MemoryLimit. Each
-// call has a deadline (Options.CallTimeout), enforced by wazero, which
+// call has the deadline of its context (the caller, internal/plugin, sets it), enforced by wazero, which
 // stops a guest when the call's context is done.
 // Whatever a plugin writes to stdout or stderr, and what it passes to
 // idplug.log, goes to the host's logger with the attribute plugin=<name>,
 // in records of at most 4 KiB and at most 64 KiB a call. A result envelope
-// is at most plugin.MaxMessage bytes.
+// is at most wire.MaxMessage bytes.
 package wasm
 
 import (
@@ -49,7 +49,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
-	"github.com/idplug/idplug/internal/plugin"
+	"github.com/idplug/idplug/internal/wire"
 	"github.com/idplug/idplug/sdk"
 )
 
@@ -59,10 +59,9 @@ const (
 	// plugin built with the SDK starts at about 3.5 MiB and settles below
 	// 8 MiB: the contract's documents are small.
 	DefaultMemoryLimit = 64 << 20
-	// DefaultCallTimeout bounds one call. Plugins compute over small JSON
-	// documents in well under a millisecond; two seconds only ever stops a
-	// broken one.
-	DefaultCallTimeout = 2 * time.Second
+	// DefaultStartTimeout bounds instantiating a module and asking its
+	// contract version when Load checks it, after compilation.
+	DefaultStartTimeout = 2 * time.Second
 )
 
 // Options configure a Runtime. The zero value is ready to use.
@@ -73,9 +72,9 @@ type Options struct {
 	// MemoryLimit is the most linear memory an instance may have, in bytes,
 	// rounded down to whole 64 KiB pages. Zero means DefaultMemoryLimit.
 	MemoryLimit uint64
-	// CallTimeout bounds one call, including the instantiation it may need.
-	// Zero means DefaultCallTimeout.
-	CallTimeout time.Duration
+	// StartTimeout bounds the first instantiation and the version check of
+	// Load. Zero means DefaultStartTimeout. The caller bounds calls.
+	StartTimeout time.Duration
 	// MaxInstances bounds the instances of one plugin, busy or idle; calls
 	// beyond it wait for an instance. Zero means min(runtime.GOMAXPROCS(0), 8):
 	// calls never block inside a plugin, so instances beyond the number of
@@ -100,8 +99,8 @@ func NewRuntime(ctx context.Context, opts Options) (*Runtime, error) {
 	if opts.MemoryLimit == 0 {
 		opts.MemoryLimit = DefaultMemoryLimit
 	}
-	if opts.CallTimeout <= 0 {
-		opts.CallTimeout = DefaultCallTimeout
+	if opts.StartTimeout <= 0 {
+		opts.StartTimeout = DefaultStartTimeout
 	}
 	if opts.MaxInstances <= 0 {
 		opts.MaxInstances = min(runtime.GOMAXPROCS(0), 8)
@@ -182,7 +181,7 @@ var exports = []struct {
 // and returns it ready to call with one idle instance. Compilation is served
 // from the cache when this module was compiled before.
 func (r *Runtime) Load(ctx context.Context, name string, wasm []byte) (*Module, error) {
-	fail := func(err error) (*Module, error) { return nil, &plugin.Error{Plugin: name, Err: err} }
+	fail := func(err error) (*Module, error) { return nil, err }
 	wasm, err := boundTables(wasm)
 	if err != nil {
 		return fail(err)
@@ -214,7 +213,7 @@ func (m *Module) check(ctx context.Context) (*instance, error) {
 				mod, fn, wasi_snapshot_preview1.ModuleName)
 		}
 	}
-	ctx, cancel := m.deadline(ctx)
+	ctx, cancel := context.WithTimeout(ctx, m.r.opts.StartTimeout)
 	defer cancel()
 	in, err := m.instantiate(ctx)
 	if err == nil {
@@ -226,8 +225,7 @@ func (m *Module) check(ctx context.Context) (*instance, error) {
 	}
 	if v := uint32(in.stack[0]); v != sdk.ContractVersion {
 		in.close(ctx)
-		return nil, fmt.Errorf("%w %d: this idplug speaks contract version %d; install a build of the plugin for contract %d",
-			plugin.ErrContractVersion, v, sdk.ContractVersion, sdk.ContractVersion)
+		return nil, &wire.ContractError{Version: fmt.Sprint(v)}
 	}
 	for _, e := range exports {
 		if err := checkSignature(defs, e.name, e.params, e.results); err != nil {

@@ -8,9 +8,9 @@ package sdktest
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 
+	"github.com/idplug/idplug/internal/wire"
 	"github.com/idplug/idplug/sdk"
 )
 
@@ -25,15 +25,15 @@ func New(p sdk.Provider) *Plugin { return &Plugin{p: p} }
 // Describe calls describe.
 func (t *Plugin) Describe() (sdk.PluginInfo, error) {
 	var info sdk.PluginInfo
-	err := t.call(sdk.FuncDescribe, struct{}{}, &info)
+	err := t.call(wire.FuncDescribe, struct{}{}, &info)
 	return info, err
 }
 
 // Configure calls configure. It returns the spec, or the configuration errors
 // the provider reported; err is a failure of the call itself.
 func (t *Plugin) Configure(settings map[string]string, client sdk.Client) (*sdk.ProviderSpec, []sdk.ConfigError, error) {
-	var out sdk.ConfigureOutput
-	if err := t.call(sdk.FuncConfigure, sdk.ConfigureInput{Settings: settings, Client: client}, &out); err != nil {
+	var out wire.ConfigureOutput
+	if err := t.call(wire.FuncConfigure, wire.ConfigureInput{Settings: settings, Client: client}, &out); err != nil {
 		return nil, nil, err
 	}
 	return out.OK, out.Err, nil
@@ -42,14 +42,14 @@ func (t *Plugin) Configure(settings map[string]string, client sdk.Client) (*sdk.
 // Prepare calls prepare.
 func (t *Plugin) Prepare(ex sdk.Exchange, req sdk.HTTPRequest) (sdk.HTTPRequest, error) {
 	var out sdk.HTTPRequest
-	err := t.call(sdk.FuncPrepare, sdk.PrepareInput{Exchange: ex, Request: req}, &out)
+	err := t.call(wire.FuncPrepare, wire.PrepareInput{Exchange: ex, Request: req}, &out)
 	return out, err
 }
 
 // Interpret calls interpret.
 func (t *Plugin) Interpret(ex sdk.Exchange, resp sdk.HTTPResponse) (sdk.HTTPResponse, error) {
 	var out sdk.HTTPResponse
-	err := t.call(sdk.FuncInterpret, sdk.InterpretInput{Exchange: ex, Response: resp}, &out)
+	err := t.call(wire.FuncInterpret, wire.InterpretInput{Exchange: ex, Response: resp}, &out)
 	return out, err
 }
 
@@ -62,21 +62,18 @@ func (t *Plugin) Identity(idTokenClaims, userinfo sdk.Claims) (sdk.Identity, err
 // host does.
 func (t *Plugin) IdentityWithSettings(settings map[string]string, idTokenClaims, userinfo sdk.Claims) (sdk.Identity, error) {
 	var out sdk.Identity
-	err := t.call(sdk.FuncIdentity, sdk.IdentityInput{IDTokenClaims: idTokenClaims, Userinfo: userinfo, Settings: settings}, &out)
+	err := t.call(wire.FuncIdentity, wire.IdentityInput{IDTokenClaims: idTokenClaims, Userinfo: userinfo, Settings: settings}, &out)
 	return out, err
 }
 
-func (t *Plugin) call(fn sdk.Function, in, out any) error {
+func (t *Plugin) call(fn wire.Function, in, out any) error {
 	b, err := json.Marshal(in)
 	if err != nil {
 		return err
 	}
-	var res sdk.Result
-	if err := json.Unmarshal(sdk.Handle(t.p, fn, b), &res); err != nil {
-		return fmt.Errorf("%s: malformed envelope: %w", fn, err)
+	ok, _, err := wire.Decode(wire.Handle(t.p, fn, b))
+	if err != nil {
+		return fmt.Errorf("%s: %w", fn, err)
 	}
-	if res.Error != "" {
-		return errors.New(res.Error)
-	}
-	return json.Unmarshal(res.OK, out)
+	return json.Unmarshal(ok, out)
 }

@@ -1,17 +1,18 @@
-// Command oidc is the generic OpenID Connect provider plugin: it takes an
+// Package oidc is the generic OpenID Connect provider plugin: it takes an
 // issuer and finds every endpoint through OpenID Connect discovery.
 //
-// Build it as a WebAssembly module, or as a subprocess plugin:
-//
-//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o oidc.wasm ./plugins/oidc
-//	go build -o idplug-plugin-oidc ./plugins/oidc
-package main
+// It registers itself with sdk.Register; programs that embed the host link
+// it through package plugins, and ./cmd builds it as a WebAssembly module or
+// a subprocess plugin (make plugins).
+package oidc
 
-import "github.com/idplug/idplug/sdk"
+import (
+	"strings"
+
+	"github.com/idplug/idplug/sdk"
+)
 
 func init() { sdk.Register(Provider{}) }
-
-func main() { sdk.Main() }
 
 // Provider is the generic OpenID Connect provider.
 type Provider struct{}
@@ -31,24 +32,13 @@ func (Provider) Describe() sdk.PluginInfo {
 
 // Configure implements sdk.Provider.
 func (Provider) Configure(settings map[string]string, client sdk.Client) (sdk.ProviderSpec, []sdk.ConfigError) {
-	raw, ok := settings["issuer"]
-	if !ok || raw == "" {
-		return sdk.ProviderSpec{}, []sdk.ConfigError{{Setting: "issuer", Message: `is required: set issuer = "https://idp.example.com"`}}
-	}
-	issuer, cerr := sdk.CheckURL("issuer", raw)
-	if cerr != nil {
-		return sdk.ProviderSpec{}, []sdk.ConfigError{*cerr}
-	}
-	style := sdk.AuthNone
-	if client.ClientSecret != "" {
-		style = sdk.AuthBasic
-	}
+	// The host checked the issuer, a required url setting.
+	raw := settings["issuer"]
 	return sdk.ProviderSpec{
 		// The issuer keeps the exact form the user wrote (some providers end
 		// theirs with a slash): ID tokens must carry it verbatim.
 		Issuer:        raw,
-		DiscoveryURL:  issuer + "/.well-known/openid-configuration",
-		AuthStyle:     style,
+		DiscoveryURL:  strings.TrimSuffix(raw, "/") + "/.well-known/openid-configuration",
 		DefaultScopes: []string{"openid", "profile", "email", "offline_access"},
 	}, nil
 }

@@ -17,7 +17,7 @@
 //
 // Regenerate the Go code with `make proto`.
 
-package pb
+package wire
 
 import (
 	context "context"

@@ -1,12 +1,11 @@
-// Command keycloak is the Keycloak provider plugin: a realm's endpoints under
+// Package keycloak is the Keycloak provider plugin: a realm's endpoints under
 // {url}/realms/{realm}/protocol/openid-connect/, offline refresh tokens, and
 // groups from the groups claim and the realm roles.
 //
-// Build it as a WebAssembly module, or as a subprocess plugin:
-//
-//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o keycloak.wasm ./plugins/keycloak
-//	go build -o idplug-plugin-keycloak ./plugins/keycloak
-package main
+// It registers itself with sdk.Register; programs that embed the host link
+// it through package plugins, and ./cmd builds it as a WebAssembly module or
+// a subprocess plugin (make plugins).
+package keycloak
 
 import (
 	"net/url"
@@ -18,8 +17,6 @@ import (
 )
 
 func init() { sdk.Register(Provider{}) }
-
-func main() { sdk.Main() }
 
 // Provider is the Keycloak provider. Keycloak answers every OAuth error with
 // HTTP 400 and the RFC 8628 error names, so it needs no wire hooks.
@@ -50,22 +47,14 @@ var realmsPath = regexp.MustCompile(`/realms/([^/]+)`)
 // Configure implements sdk.Provider.
 func (Provider) Configure(settings map[string]string, client sdk.Client) (sdk.ProviderSpec, []sdk.ConfigError) {
 	var errs []sdk.ConfigError
-	base, cerr := sdk.CheckURL("url", settings["url"])
-	switch {
-	case settings["url"] == "":
-		errs = append(errs, sdk.ConfigError{Setting: "url", Message: `is required: set url = "https://keycloak.example.com", the server's base URL`})
-	case cerr != nil:
-		errs = append(errs, *cerr)
-	case realmsPath.MatchString(base):
+	base := strings.TrimSuffix(settings["url"], "/") // the host checked the url, a required url setting
+	if realmsPath.MatchString(base) {
 		m := realmsPath.FindStringSubmatch(base)
 		errs = append(errs, sdk.ConfigError{Setting: "url", Message: "must be the server's base URL, without /realms/…; write " +
 			`url = "` + base[:strings.Index(base, m[0])] + `" and realm = "` + m[1] + `"`})
 	}
 	realm := strings.TrimSpace(settings["realm"])
-	switch {
-	case realm == "":
-		errs = append(errs, sdk.ConfigError{Setting: "realm", Message: `is required: set realm = "my-realm", the realm the client belongs to`})
-	case strings.Contains(realm, "/"):
+	if strings.Contains(realm, "/") {
 		errs = append(errs, sdk.ConfigError{Setting: "realm", Message: "must be a realm name, not a path: drop the /"})
 	}
 	if len(errs) > 0 {
@@ -73,7 +62,7 @@ func (Provider) Configure(settings map[string]string, client sdk.Client) (sdk.Pr
 	}
 	issuer := base + "/realms/" + url.PathEscape(realm)
 	oidc := issuer + "/protocol/openid-connect"
-	style := sdk.AuthNone
+	var style sdk.AuthStyle // none for a public client
 	if client.ClientSecret != "" {
 		style = sdk.AuthBasic
 	}

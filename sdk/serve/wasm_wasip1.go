@@ -1,8 +1,13 @@
 //go:build wasip1
 
-package sdk
+package serve
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/idplug/idplug/internal/wire"
+	"github.com/idplug/idplug/sdk"
+)
 
 // The core-wasm ABI of wit/README.md: the host writes an input document into
 // a buffer it obtained from idplug_alloc, calls a function with (ptr, len),
@@ -14,19 +19,12 @@ var (
 	live = map[uintptr][]byte{}
 )
 
-//go:wasmimport idplug log
-func hostLog(level uint32, ptr unsafe.Pointer, size uint32)
-
-func logf(level Level, msg string) {
-	if msg == "" {
-		return
-	}
-	b := []byte(msg)
-	hostLog(uint32(level), unsafe.Pointer(&b[0]), uint32(len(b)))
-}
+// Main does nothing in a WebAssembly module: the host calls the module's
+// exports, and a reactor's main never runs. See the other builds' Main.
+func Main() {}
 
 //go:wasmexport idplug_contract_version
-func exportContractVersion() uint32 { return ContractVersion }
+func exportContractVersion() uint32 { return sdk.ContractVersion }
 
 //go:wasmexport idplug_alloc
 func exportAlloc(size uint32) uint32 {
@@ -42,17 +40,12 @@ func exportAlloc(size uint32) uint32 {
 //go:wasmexport idplug_free
 func exportFree(ptr, _ uint32) { delete(live, uintptr(ptr)) }
 
-func serve(fn Function, ptr, size uint32) uint64 {
+func call(fn wire.Function, ptr, size uint32) uint64 {
 	var in []byte
 	if size > 0 {
 		in = live[uintptr(ptr)][:size:size]
 	}
-	var out []byte
-	if registered == nil {
-		out = errorEnvelope(errNotRegistered)
-	} else {
-		out = Handle(registered, fn, in)
-	}
+	out := handle(fn, in)
 	delete(live, uintptr(ptr))
 	if len(out) == 0 {
 		out = []byte("{}")
@@ -63,16 +56,16 @@ func serve(fn Function, ptr, size uint32) uint64 {
 }
 
 //go:wasmexport idplug_describe
-func exportDescribe(ptr, size uint32) uint64 { return serve(FuncDescribe, ptr, size) }
+func exportDescribe(ptr, size uint32) uint64 { return call(wire.FuncDescribe, ptr, size) }
 
 //go:wasmexport idplug_configure
-func exportConfigure(ptr, size uint32) uint64 { return serve(FuncConfigure, ptr, size) }
+func exportConfigure(ptr, size uint32) uint64 { return call(wire.FuncConfigure, ptr, size) }
 
 //go:wasmexport idplug_prepare
-func exportPrepare(ptr, size uint32) uint64 { return serve(FuncPrepare, ptr, size) }
+func exportPrepare(ptr, size uint32) uint64 { return call(wire.FuncPrepare, ptr, size) }
 
 //go:wasmexport idplug_interpret
-func exportInterpret(ptr, size uint32) uint64 { return serve(FuncInterpret, ptr, size) }
+func exportInterpret(ptr, size uint32) uint64 { return call(wire.FuncInterpret, ptr, size) }
 
 //go:wasmexport idplug_identity
-func exportIdentity(ptr, size uint32) uint64 { return serve(FuncIdentity, ptr, size) }
+func exportIdentity(ptr, size uint32) uint64 { return call(wire.FuncIdentity, ptr, size) }

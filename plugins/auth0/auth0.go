@@ -1,12 +1,11 @@
-// Command auth0 is the Auth0 provider plugin: a tenant's endpoints from its
+// Package auth0 is the Auth0 provider plugin: a tenant's endpoints from its
 // domain, the API audience on the device-code request, groups from a
 // namespaced custom claim, and Auth0's device-flow wire quirks.
 //
-// Build it as a WebAssembly module, or as a subprocess plugin:
-//
-//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o auth0.wasm ./plugins/auth0
-//	go build -o idplug-plugin-auth0 ./plugins/auth0
-package main
+// It registers itself with sdk.Register; programs that embed the host link
+// it through package plugins, and ./cmd builds it as a WebAssembly module or
+// a subprocess plugin (make plugins).
+package auth0
 
 import (
 	"net/url"
@@ -16,8 +15,6 @@ import (
 )
 
 func init() { sdk.Register(Provider{}) }
-
-func main() { sdk.Main() }
 
 // Provider is the Auth0 provider.
 //
@@ -67,13 +64,9 @@ func (Provider) Configure(settings map[string]string, client sdk.Client) (sdk.Pr
 			JWKS:                base + "/.well-known/jwks.json",
 			EndSession:          base + "/oidc/logout",
 		},
-		AuthStyle: sdk.AuthNone,
 		// offline_access gets a refresh token when the API allows offline
 		// access.
 		DefaultScopes: []string{"openid", "profile", "email", "offline_access"},
-	}
-	if client.ClientSecret != "" {
-		spec.AuthStyle = sdk.AuthPost
 	}
 	if aud := strings.TrimSpace(settings["audience"]); aud != "" {
 		spec.ExtraParams = []sdk.Param{{Exchange: sdk.ExchangeDeviceAuthorization, Name: "audience", Value: aud}}
@@ -87,9 +80,6 @@ func (Provider) Configure(settings map[string]string, client sdk.Client) (sdk.Pr
 func tenantURL(domain string) (string, *sdk.ConfigError) {
 	fail := func(msg string) (string, *sdk.ConfigError) {
 		return "", &sdk.ConfigError{Setting: "domain", Message: msg}
-	}
-	if domain == "" {
-		return fail(`is required: set domain = "example.us.auth0.com", your tenant's domain`)
 	}
 	if strings.Contains(domain, "://") {
 		base, cerr := sdk.CheckURL("domain", domain)

@@ -1,4 +1,4 @@
-package main
+package auth0
 
 import (
 	"strings"
@@ -70,12 +70,11 @@ func TestConfigure(t *testing.T) {
 	}{
 		{name: "DESIGN.md example: bare domain means https, audience on device authorization",
 			settings: map[string]string{"domain": "example.us.auth0.com", "audience": "https://api.example.com"},
-			want:     spec("https://example.us.auth0.com", sdk.AuthNone, audience)},
+			want:     spec("https://example.us.auth0.com", "", audience)},
 		{name: "full URL on loopback, no audience", settings: map[string]string{"domain": "http://127.0.0.1:8080/"},
-			want: spec("http://127.0.0.1:8080", sdk.AuthNone)},
+			want: spec("http://127.0.0.1:8080", "")},
 		{name: "custom domain with port, confidential client", settings: map[string]string{"domain": "login.example.com:8443"}, secret: "s",
-			want: spec("https://login.example.com:8443", sdk.AuthPost)},
-		{name: "missing", settings: map[string]string{}, wantErr: "domain: is required"},
+			want: spec("https://login.example.com:8443", "")},
 		{name: "remote http", settings: map[string]string{"domain": "http://example.us.auth0.com"}, wantErr: "domain: http:// is accepted only for loopback hosts; use https://example.us.auth0.com"},
 		{name: "path", settings: map[string]string{"domain": "https://example.us.auth0.com/oauth"}, wantErr: `domain: must not have a path: Auth0 serves at the root of the domain; write domain = "https://example.us.auth0.com"`},
 		{name: "bare domain with a path", settings: map[string]string{"domain": "example.us.auth0.com/authorize"}, wantErr: "domain: must be a tenant domain such as example.us.auth0.com"},

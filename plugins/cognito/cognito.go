@@ -1,4 +1,4 @@
-// Command cognito is the Amazon Cognito provider plugin.
+// Package cognito is the Amazon Cognito provider plugin.
 //
 // Cognito user pools have no device grant. AWS's documented pattern (the
 // aws-samples/cognito-device-grant-flow project, described on the AWS
@@ -7,11 +7,10 @@
 // string, and gets the user pool's own tokens. Refresh, userinfo and
 // revocation then go to the user pool domain itself.
 //
-// Build it as a WebAssembly module, or as a subprocess plugin:
-//
-//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o cognito.wasm ./plugins/cognito
-//	go build -o idplug-plugin-cognito ./plugins/cognito
-package main
+// It registers itself with sdk.Register; programs that embed the host link
+// it through package plugins, and ./cmd builds it as a WebAssembly module or
+// a subprocess plugin (make plugins).
+package cognito
 
 import (
 	"encoding/base64"
@@ -23,8 +22,6 @@ import (
 )
 
 func init() { sdk.Register(Provider{}) }
-
-func main() { sdk.Main() }
 
 // Provider is the Amazon Cognito provider.
 type Provider struct{}
@@ -70,29 +67,15 @@ var (
 func (Provider) Configure(settings map[string]string, client sdk.Client) (sdk.ProviderSpec, []sdk.ConfigError) {
 	var errs []sdk.ConfigError
 	fail := func(setting, msg string) { errs = append(errs, sdk.ConfigError{Setting: setting, Message: msg}) }
-	checkURL := func(setting, example string) string {
-		raw := settings[setting]
-		if raw == "" {
-			fail(setting, `is required: set `+setting+` = "`+example+`"`)
-			return ""
-		}
-		u, cerr := sdk.CheckURL(setting, raw)
-		if cerr != nil {
-			errs = append(errs, *cerr)
-		}
-		return u
-	}
-	domain := checkURL("domain", "https://auth.example.com")
-	device := checkURL("device_endpoint", "https://device.example.com")
+	// The host checked the url settings and that the required ones are set.
+	domain := strings.TrimSuffix(settings["domain"], "/")
+	device := strings.TrimSuffix(settings["device_endpoint"], "/")
 	reg, pool := strings.TrimSpace(settings["region"]), strings.TrimSpace(settings["user_pool_id"])
 	for _, s := range []struct {
 		name, value string
 		re          *regexp.Regexp
 	}{{"region", reg, region}, {"user_pool_id", pool, poolID}} {
-		switch {
-		case s.value == "":
-			fail(s.name, `is required: set `+s.name+` = "`+examples[s.name]+`"`)
-		case !s.re.MatchString(s.value):
+		if !s.re.MatchString(s.value) {
 			fail(s.name, `must look like "`+examples[s.name]+`", got "`+s.value+`"`)
 		}
 	}
@@ -101,12 +84,12 @@ func (Provider) Configure(settings map[string]string, client sdk.Client) (sdk.Pr
 	}
 	issuer := "https://cognito-idp." + reg + ".amazonaws.com/" + pool
 	if settings["issuer"] != "" {
-		issuer = checkURL("issuer", issuer)
+		issuer = strings.TrimSuffix(settings["issuer"], "/")
 	}
 	if len(errs) > 0 {
 		return sdk.ProviderSpec{}, errs
 	}
-	style := sdk.AuthNone
+	var style sdk.AuthStyle // none for a public client
 	if client.ClientSecret != "" {
 		style = sdk.AuthBasic // both the service and Cognito take Basic
 	}
