@@ -139,7 +139,7 @@ const file_idplug_proto_rawDesc = "" +
 	"\tConfigure\x12\x13.idplug.v1.Document\x1a\x13.idplug.v1.Envelope\x123\n" +
 	"\aPrepare\x12\x13.idplug.v1.Document\x1a\x13.idplug.v1.Envelope\x125\n" +
 	"\tInterpret\x12\x13.idplug.v1.Document\x1a\x13.idplug.v1.Envelope\x124\n" +
-	"\bIdentity\x12\x13.idplug.v1.Document\x1a\x13.idplug.v1.EnvelopeB1Z/github.com/idplug/idplug/internal/subprocess/pbb\x06proto3"
+	"\bIdentity\x12\x13.idplug.v1.Document\x1a\x13.idplug.v1.EnvelopeB(Z&github.com/idplug/idplug/internal/wireb\x06proto3"
 
 var (
 	file_idplug_proto_rawDescOnce sync.Once
