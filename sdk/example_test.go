@@ -43,7 +43,7 @@ func (Acme) Interpret(_ sdk.Exchange, resp sdk.HTTPResponse) (sdk.HTTPResponse, 
 // documents a transport carries. In the plugin's package main:
 //
 //	func init() { sdk.Register(Acme{}) }
-//	func main() { sdk.Main() }
+//	func main() { serve.Main() }
 func Example() {
 	p := sdktest.New(Acme{})
 

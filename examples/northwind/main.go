@@ -16,11 +16,12 @@ import (
 	"strings"
 
 	"github.com/idplug/idplug/sdk"
+	"github.com/idplug/idplug/sdk/serve"
 )
 
 func init() { sdk.Register(Provider{}) }
 
-func main() { sdk.Main() }
+func main() { serve.Main() }
 
 // Provider adapts Northwind ID.
 type Provider struct{}
