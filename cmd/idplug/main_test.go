@@ -1,7 +1,7 @@
 package main_test
 
 // End-to-end tests of the idplug binary: the real device flow through the
-// built-in oidc WebAssembly plugin against the demo OpenID provider on
+// built-in oidc provider (and its WebAssembly and subprocess builds) against the demo OpenID provider on
 // 127.0.0.1, with short intervals. `make test` passes the binary it built in
 // IDPLUG_BIN and the plugin modules in IDPLUG_PLUGINS; without them the
 // tests build both.
@@ -53,7 +53,7 @@ func TestMain(m *testing.M) {
 		}
 		if os.Getenv("IDPLUG_PLUGINS") == "" {
 			oidcWasm = filepath.Join(tmp, "oidc.wasm")
-			if err := build(oidcWasm, "../../plugins/oidc", "GOOS=wasip1", "GOARCH=wasm"); err != nil {
+			if err := build(oidcWasm, "../../plugins/oidc/cmd", "GOOS=wasip1", "GOARCH=wasm"); err != nil {
 				fmt.Fprintln(os.Stderr, err)
 				return 1
 			}

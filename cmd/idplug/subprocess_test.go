@@ -40,7 +40,7 @@ func oidcExecutable(t *testing.T) []byte {
 			return
 		}
 		subprocessOidc = filepath.Join(filepath.Dir(cacheDir), "idplug-plugin-oidc")
-		subprocessErr = build(subprocessOidc, "../../plugins/oidc")
+		subprocessErr = build(subprocessOidc, "../../plugins/oidc/cmd")
 	})
 	if subprocessErr != nil {
 		t.Fatal(subprocessErr)
