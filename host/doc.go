@@ -20,9 +20,21 @@
 // sends it only to the origins of the endpoints the plugin's configure
 // returned, after redirects too.
 //
-// Built-ins are plugins too. The providers idplug ships are WebAssembly
-// modules embedded in the binary and loaded through the same sandbox as a
-// stranger's module; nothing in this package knows a provider by name.
+// Built-ins speak the contract too. The providers idplug ships are Go
+// packages written against sdk/ that register themselves (package plugins
+// links them all); they are called in-process through the same JSON documents
+// as any plugin, with the same deadline and error policy, so a program gets
+// them with plain go get and pays no sandbox for code idplug wrote. A
+// stranger's plugin runs in the WebAssembly sandbox, or as a subprocess.
+// Nothing in this package knows a provider by name.
+//
+// # Embedding
+//
+// A tool compiles in its default configuration (WithDefaultConfig), so that
+// it works before its user writes a file; adds its own provider in-process
+// (WithProvider, or sdk.Register from an init function); or ships a
+// WebAssembly plugin inside its binary (WithWasmPlugin), sandboxed like any
+// module. Package host/cli mounts the commands under the tool's own.
 //
 // The fast path never touches a plugin. A cached, valid token is read from
 // the store, keyed by the profile and a fingerprint of its configuration, and

@@ -114,7 +114,7 @@ func KillPlugins() { plugin.KillAll() }
 type Plugin struct {
 	sdk.PluginInfo
 	Source string // "built-in", "embedded", or the configured path
-	Err    error  // why the plugin did not load; PluginInfo is empty then
+	Err    error  // why the plugin did not load; PluginInfo holds only its name then
 }
 
 // Plugins describes the named plugins, or every plugin the host offers when
