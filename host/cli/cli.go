@@ -18,7 +18,6 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -85,8 +84,14 @@ type globals struct {
 }
 
 // Mount adds the idplug commands to parent, with the global flags --config,
-// --profile and --debug as persistent flags of parent.
-func Mount(parent *cobra.Command, opts Options) {
+// --profile and --debug as persistent flags of parent. It changes nothing
+// else of parent or of the commands already under it: the commands it adds
+// use Options.IO, print no usage dump on errors and leave printing an error
+// to Main (or to the caller: ExitCode maps it).
+func Mount(parent *cobra.Command, opts Options) { mount(parent, opts) }
+
+// mount mounts the commands and returns their shared state.
+func mount(parent *cobra.Command, opts Options) *globals {
 	if opts.App == "" {
 		opts.App = "idplug"
 	}
@@ -97,25 +102,19 @@ func Mount(parent *cobra.Command, opts Options) {
 	if opts.IO != nil {
 		g.io = *opts.IO
 	}
-	parent.SetIn(g.io.In)
-	parent.SetOut(g.io.Out)
-	parent.SetErr(g.io.ErrOut)
-	parent.SilenceErrors = true
-	parent.SilenceUsage = true
-	parent.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return usageError{err, c.CommandPath()}
-	})
 	f := parent.PersistentFlags()
 	configEnv, profileEnv := config.EnvName(opts.App, "CONFIG"), config.EnvName(opts.App, "PROFILE")
 	f.StringVar(&g.configFile, "config", "", "configuration file (default $"+configEnv+", else $XDG_CONFIG_HOME/"+opts.App+"/config.toml)")
 	f.StringVar(&g.profile, "profile", os.Getenv(profileEnv), "profile to use (env $"+profileEnv+"; default: default_profile)")
 	f.BoolVar(&g.debug, "debug", false, "log diagnostics and HTTP exchanges to stderr, secrets redacted")
-	parent.AddCommand(
+	for _, cmd := range []*cobra.Command{
 		newLoginCmd(g), newTokenCmd(g), newWhoamiCmd(g), newStatusCmd(g),
 		newLogoutCmd(g), newPluginsCmd(g), newVersionCmd(g),
-	)
-	markUsageErrors(parent)
-	g.adapt(parent)
+	} {
+		parent.AddCommand(cmd)
+		g.adapt(cmd)
+	}
+	return g
 }
 
 // command returns what the user types to run the mounted command name:
@@ -124,44 +123,47 @@ func (g *globals) command(name string) string {
 	return g.parent.CommandPath() + " " + name
 }
 
-// adapt fits cmd and every command below it to where they are mounted: help
-// texts name "<app> login", but mounted under "mytool auth" they should say
-// "mytool auth login" (the host's hints get the path through
-// host.WithCommand). Errors are printed by Main, once: cobra would print them
-// again, with the usage, unless every command silences it.
+// adapt fits cmd, one of the commands Mount adds, and every command below
+// it to where they are mounted. They use the IO of Options; a bad flag or
+// argument is a usage error (exit 2); errors are printed by Main, once:
+// cobra would print them again, with the usage, unless every command
+// silences it. Help texts name "<app> login", but mounted under "mytool
+// auth" they say "mytool auth login" (the host's hints get the path through
+// host.WithCommand); the path is known only once the tool has built its
+// tree, so the words change when the help is shown.
 func (g *globals) adapt(cmd *cobra.Command) {
-	cmd.SilenceErrors, cmd.SilenceUsage = true, true
+	g.adaptOne(cmd)
 	for _, sub := range cmd.Commands() {
 		g.adapt(sub)
 	}
-	if cmd != g.parent {
-		return
-	}
-	var once sync.Once
+}
+
+// adaptOne adapts cmd alone.
+func (g *globals) adaptOne(cmd *cobra.Command) {
+	cmd.SetIn(g.io.In)
+	cmd.SetOut(g.io.Out)
+	cmd.SetErr(g.io.ErrOut)
+	cmd.SilenceErrors, cmd.SilenceUsage = true, true
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageError{err, c.CommandPath()}
+	})
+	markUsageErrors(cmd)
 	help := cmd.HelpFunc()
 	cmd.SetHelpFunc(func(c *cobra.Command, args []string) {
-		once.Do(func() {
-			if path := g.parent.CommandPath(); path != g.opts.App {
-				g.rewordHelp(g.parent, g.opts.App+" ", path+" ")
-			}
-		})
+		if path := g.parent.CommandPath(); path != g.opts.App {
+			long, example := c.Long, c.Example
+			defer func() { c.Long, c.Example = long, example }()
+			c.Long = strings.ReplaceAll(c.Long, g.opts.App+" ", path+" ")
+			c.Example = strings.ReplaceAll(c.Example, g.opts.App+" ", path+" ")
+		}
 		help(c, args)
 	})
 }
 
-// rewordHelp replaces from with to in the help texts of cmd and below.
-func (g *globals) rewordHelp(cmd *cobra.Command, from, to string) {
-	cmd.Long = strings.ReplaceAll(cmd.Long, from, to)
-	cmd.Example = strings.ReplaceAll(cmd.Example, from, to)
-	for _, sub := range cmd.Commands() {
-		g.rewordHelp(sub, from, to)
-	}
-}
-
-// markUsageErrors makes wrong positional arguments a usage error (exit 2)
-// in cmd and every command below it. A command that only groups others, such
-// as the root or plugins, shows its help when run alone and rejects an
-// unknown subcommand: cobra would show the help and exit 0.
+// markUsageErrors makes wrong positional arguments of cmd a usage error
+// (exit 2). A command that only groups others, such as the root or plugins,
+// shows its help when run alone and rejects an unknown subcommand: cobra
+// would show the help and exit 0.
 func markUsageErrors(cmd *cobra.Command) {
 	if cmd.HasSubCommands() && !cmd.Runnable() {
 		cmd.Args = cobra.ArbitraryArgs
@@ -187,9 +189,6 @@ func markUsageErrors(cmd *cobra.Command) {
 			return nil
 		}
 	}
-	for _, sub := range cmd.Commands() {
-		markUsageErrors(sub)
-	}
 }
 
 // NewRootCommand returns the reference CLI's root command with every idplug
@@ -214,7 +213,9 @@ Exit codes: 0 ok, 1 failure, 2 usage or configuration error, 3 not logged in
   curl -H "Authorization: Bearer $(` + app + ` token)" https://api.example.com/
   ` + app + ` whoami --profile work # who am I on the "work" profile`,
 	}
-	Mount(root, opts)
+	// The root is the reference CLI's own: it gets the same treatment as
+	// the commands under it.
+	mount(root, opts).adaptOne(root)
 	return root
 }
 

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -255,6 +257,7 @@ func TestMountedInAnotherTool(t *testing.T) {
 		var out, errOut bytes.Buffer
 		root := &cobra.Command{Use: "mytool"}
 		auth := &cobra.Command{Use: "auth", Short: "Sign in to your organisation"}
+		auth.SetOut(&out) // the tool's own command writes where the tool says
 		Mount(auth, Options{App: "mytool", IO: &IO{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, HostOptions: []host.Option{host.WithCacheDir(cache)}})
 		root.AddCommand(auth)
 		code = Main(context.Background(), root, args)
@@ -292,5 +295,85 @@ func TestMountedInAnotherTool(t *testing.T) {
 	_, stderr, code = mytool("auth", "whoami")
 	if code != ExitNotLoggedIn || !strings.Contains(stderr, "`mytool auth login --profile c`") {
 		t.Errorf("MYTOOL_CONFIG: exit %d, stderr %q; want 3 for profile c", code, stderr)
+	}
+}
+
+// TestMountTouchesOnlyWhatItAdds: mounting under a tool's command changes
+// neither that command nor its other subcommands: their streams, error and
+// usage printing, argument checks and flag errors stay the tool's.
+func TestMountTouchesOnlyWhatItAdds(t *testing.T) {
+	var toolOut, toolErr, out, errOut bytes.Buffer
+	root := &cobra.Command{Use: "mytool"}
+	root.SetOut(&toolOut)
+	root.SetErr(&toolErr)
+	other := &cobra.Command{Use: "other", Args: cobra.NoArgs, RunE: func(*cobra.Command, []string) error { return errors.New("tool failure") }}
+	root.AddCommand(other)
+	Mount(root, Options{App: "mytool", IO: &IO{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}})
+
+	if root.SilenceErrors || root.SilenceUsage || other.SilenceErrors || other.SilenceUsage {
+		t.Errorf("Mount silenced the tool's commands: root %v/%v, other %v/%v", root.SilenceErrors, root.SilenceUsage, other.SilenceErrors, other.SilenceUsage)
+	}
+	if root.OutOrStdout() != &toolOut || root.ErrOrStderr() != &toolErr || other.OutOrStdout() != &toolOut {
+		t.Error("Mount changed the tool's output streams")
+	}
+	root.SetArgs([]string{"other", "--bogus"})
+	err := root.Execute()
+	var ue usageError
+	if err == nil || errors.As(err, &ue) {
+		t.Errorf("a bad flag of the tool's command gave %v, want cobra's own flag error", err)
+	}
+	if !strings.Contains(toolErr.String(), "Error: unknown flag") || !strings.Contains(toolOut.String(), "Usage:") || out.Len()+errOut.Len() > 0 {
+		t.Errorf("the tool's command printed %q and %q, and the mounted IO got %q %q; want cobra's error and usage on the tool's streams only",
+			toolErr.String(), toolOut.String(), out.String(), errOut.String())
+	}
+	root.SetArgs([]string{"other", "x"})
+	if err := root.Execute(); err == nil || errors.As(err, &ue) {
+		t.Errorf("a bad argument of the tool's command gave %v, want cobra's own", err)
+	}
+	// The mounted commands still use the IO they were given.
+	root.SetArgs([]string{"version"})
+	if err := root.Execute(); err != nil || !strings.Contains(out.String(), "mytool") {
+		t.Errorf("version: %v, stdout %q", err, out.String())
+	}
+}
+
+// TestSystemBrowserConcurrently: logins running at once in one program open
+// the system browser without sharing state (run with -race), and the
+// opener's output never reaches the command's streams.
+func TestSystemBrowserConcurrently(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the fake opener is xdg-open")
+	}
+	bin := t.TempDir()
+	log := filepath.Join(bin, "opened")
+	script := "#!/bin/sh\necho noise; echo noise >&2; echo \"$1\" >> " + log + "\n"
+	if err := os.WriteFile(filepath.Join(bin, "xdg-open"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	var out, errOut bytes.Buffer
+	g := &globals{io: IO{Out: &out, ErrOut: &errOut}}
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			g.openBrowser(fmt.Sprintf("https://idp.example/device?n=%d", i))
+		}()
+	}
+	wg.Wait()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b, _ := os.ReadFile(log)
+		if n := strings.Count(string(b), "\n"); n == 8 || time.Now().After(deadline) {
+			if n != 8 {
+				t.Errorf("the opener ran for %d of 8 URLs:\n%s", n, b)
+			}
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if out.Len()+errOut.Len() > 0 {
+		t.Errorf("the opener's output reached the command: %q %q", out.String(), errOut.String())
 	}
 }

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"runtime"
 	"sync"
 	"time"
 
-	"github.com/pkg/browser"
 	"github.com/spf13/cobra"
 
 	"github.com/idplug/idplug/host"
@@ -240,12 +240,31 @@ func loginHint(g *globals, profile string, err error) error {
 func (g *globals) openBrowser(url string) {
 	open := g.opts.OpenBrowser
 	if open == nil {
-		browser.Stdout, browser.Stderr = io.Discard, io.Discard
-		open = browser.OpenURL
+		open = systemBrowser
 	}
 	if err := open(url); err != nil {
 		fmt.Fprintf(g.io.ErrOut, "(could not open a browser: %v)\n", err)
 	}
+}
+
+// systemBrowser opens url with the system's opener. The opener's output is
+// discarded, so that nothing but the command's own reaches stdout (login
+// --json), and nothing is shared between concurrent logins.
+func systemBrowser(url string) error {
+	var cmd *exec.Cmd
+	switch runtime.GOOS {
+	case "darwin":
+		cmd = exec.Command("open", url)
+	case "windows":
+		cmd = exec.Command("rundll32", "url.dll,FileProtocolHandler", url)
+	default:
+		cmd = exec.Command("xdg-open", url)
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	go cmd.Wait() // reap it; the browser outlives the opener
+	return nil
 }
 
 // hasDisplay reports whether a browser could show a window here.
