@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/idplug/idplug/host/config"
-	"github.com/idplug/idplug/host/store"
+	"github.com/idplug/idplug/internal/store"
 	"github.com/idplug/idplug/internal/plugin"
 	_ "github.com/idplug/idplug/plugins" // the built-in providers register themselves
 	"github.com/idplug/idplug/sdk"

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/idplug/idplug/host/store"
+	"github.com/idplug/idplug/internal/store"
 	"github.com/idplug/idplug/internal/engine"
 	"github.com/idplug/idplug/sdk"
 )

@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/idplug/idplug/host/store"
+	"github.com/idplug/idplug/internal/store"
 	"github.com/idplug/idplug/internal/engine"
 )
 

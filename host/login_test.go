@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/idplug/idplug/host/store"
+	"github.com/idplug/idplug/internal/store"
 )
 
 // TestLoginStoresNothingOnFailure: a login whose last step fails (userinfo

@@ -20,7 +20,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/coreos/go-oidc/v3/oidc/oidctest"
 
-	"github.com/idplug/idplug/host/store"
+	"github.com/idplug/idplug/internal/store"
 )
 
 // fakeIdP is an OpenID provider with the device grant that approves every

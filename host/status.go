@@ -7,7 +7,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/idplug/idplug/host/store"
+	"github.com/idplug/idplug/internal/store"
 )
 
 // Status is what is known of a profile without contacting its provider.

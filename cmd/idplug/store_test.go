@@ -20,7 +20,7 @@ import (
 
 	"github.com/zalando/go-keyring"
 
-	"github.com/idplug/idplug/host/store"
+	"github.com/idplug/idplug/internal/store"
 	"github.com/idplug/idplug/internal/demoidp"
 )
 
