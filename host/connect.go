@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/idplug/idplug/host/config"
+	"github.com/idplug/idplug/internal/config"
 	"github.com/idplug/idplug/internal/engine"
 	"github.com/idplug/idplug/internal/plugin"
 	"github.com/idplug/idplug/sdk"

@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/idplug/idplug/host/config"
+	"github.com/idplug/idplug/internal/config"
 	"github.com/idplug/idplug/internal/store"
 	"github.com/idplug/idplug/internal/plugin"
 	_ "github.com/idplug/idplug/plugins" // the built-in providers register themselves

@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/idplug/idplug/host/config"
+	"github.com/idplug/idplug/internal/config"
 	"github.com/idplug/idplug/internal/store"
 	"github.com/idplug/idplug/internal/engine"
 )

@@ -23,7 +23,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/idplug/idplug/host"
-	"github.com/idplug/idplug/host/config"
+	"github.com/idplug/idplug/internal/config"
 )
 
 // Exit codes of the idplug commands.

@@ -217,23 +217,12 @@ func (p *Profile) SettingError(key, msg string) *Error {
 	return &Error{Pos: pos, Key: "profiles." + quoteKey(p.Name) + ".settings." + quoteKey(key), Msg: msg}
 }
 
-// ProviderError returns err, a failure to load the profile's provider, as an
-// error that names exactly one position. When err already names one (it is
-// or wraps an *Error, such as [Plugin.Error] returns), ProviderError returns
-// err itself; otherwise it returns an *Error about the profile's provider key,
-// positioned at the profile, whose message is err's text.
+// ProviderError returns err, a failure to find the profile's provider, as an
+// *Error about the profile's provider key, positioned at the profile, whose
+// message is err's text. (A failure about a [plugins] entry names that
+// entry's position instead, and only it.)
 func (p *Profile) ProviderError(err error) error {
-	if _, ok := errors.AsType[*Error](err); ok {
-		return err
-	}
 	return &Error{Pos: p.Pos, Key: "profiles." + quoteKey(p.Name) + ".provider", Msg: err.Error()}
-}
-
-// Error returns an error about the [plugins.NAME] table, positioned at it,
-// such as a plugin file that cannot be read or does not match its pin. msg
-// should say what to change and must not name a position itself.
-func (p *Plugin) Error(msg string) *Error {
-	return &Error{Pos: p.Pos, Key: "plugins." + quoteKey(p.Name), Msg: msg}
 }
 
 // Fingerprint returns a stable hex SHA-256 over everything that decides which

@@ -3,7 +3,7 @@ package config_test
 import (
 	"fmt"
 
-	"github.com/idplug/idplug/host/config"
+	"github.com/idplug/idplug/internal/config"
 )
 
 func Example() {

@@ -1,0 +1,46 @@
+package host
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestProviderErrorsNameOnePosition: a profile whose provider cannot load is
+// reported at one position: the [plugins] entry when the failure is about
+// it, else the profile's provider key.
+func TestProviderErrorsNameOnePosition(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "acme.wasm")
+	config := fmt.Sprintf(`[profiles.a]
+provider = "acme"
+client_id = "cli"
+
+[profiles.b]
+provider = "nobody"
+client_id = "cli"
+
+[plugins.acme]
+wasm = %q
+sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
+`, missing)
+	h := embedded(t, t.TempDir(), WithDefaultConfig(config))
+	for profile, want := range map[string]string{
+		"a": "<mytool built-in defaults>:9: plugins.acme: cannot read the module",
+		"b": `<mytool built-in defaults>:5: profiles.b.provider: provider "nobody" is neither built in nor configured under [plugins]`,
+	} {
+		s, err := h.Session(profile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.Identity(testContext(t))
+		if errors.Is(err, ErrNotLoggedIn) {
+			_, err = s.Login(testContext(t), LoginOptions{})
+		}
+		var ce *ConfigError
+		if !errors.As(err, &ce) || !strings.HasPrefix(err.Error(), want) || strings.Count(err.Error(), "defaults>:") != 1 {
+			t.Errorf("profile %s: %v; want a *ConfigError starting %q, naming one position", profile, err, want)
+		}
+	}
+}
