@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 
 	"github.com/idplug/idplug/internal/config"
-	"github.com/idplug/idplug/internal/store"
 	"github.com/idplug/idplug/internal/plugin"
+	"github.com/idplug/idplug/internal/store"
 	_ "github.com/idplug/idplug/plugins" // the built-in providers register themselves
 	"github.com/idplug/idplug/sdk"
 )

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/idplug/idplug/internal/store"
 	"github.com/idplug/idplug/internal/engine"
+	"github.com/idplug/idplug/internal/store"
 	"github.com/idplug/idplug/sdk"
 )
 

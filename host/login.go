@@ -8,8 +8,8 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/idplug/idplug/internal/store"
 	"github.com/idplug/idplug/internal/engine"
+	"github.com/idplug/idplug/internal/store"
 )
 
 // DeviceCode is what the user needs to approve a login: where to go and which

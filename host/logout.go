@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/idplug/idplug/internal/store"
 	"github.com/idplug/idplug/internal/engine"
+	"github.com/idplug/idplug/internal/store"
 )
 
 // LogoutResult says what Logout did.

@@ -11,8 +11,8 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/idplug/idplug/internal/config"
-	"github.com/idplug/idplug/internal/store"
 	"github.com/idplug/idplug/internal/engine"
+	"github.com/idplug/idplug/internal/store"
 )
 
 // Session is one profile of a Host: its login, tokens and identity. It is
