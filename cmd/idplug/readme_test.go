@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/idplug/idplug/host/cli"
-	"github.com/idplug/idplug/host/config"
+	"github.com/idplug/idplug/internal/config"
 )
 
 // readmeBlocks returns the contents of the README's fenced code blocks in
@@ -56,17 +56,19 @@ func TestREADMEEmbedding(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a program")
 	}
-	var embed, mount string
+	var embed, mount, extras string
 	for _, block := range readmeBlocks(t, "go") {
 		switch {
+		case strings.Contains(block, "host.WithDefaultConfig("):
+			extras = block
 		case strings.Contains(block, "host.Open("):
 			embed = block
 		case strings.Contains(block, "cli.Mount("):
 			mount = block
 		}
 	}
-	if embed == "" || mount == "" {
-		t.Fatal("README.md lacks the host.Open or the cli.Mount snippet")
+	if embed == "" || mount == "" || extras == "" {
+		t.Fatal("README.md lacks the host.Open, the cli.Mount or the WithDefaultConfig snippet")
 	}
 	program := fmt.Sprintf(`package main
 
@@ -78,6 +80,7 @@ import (
 
 	"github.com/idplug/idplug/host"
 	"github.com/idplug/idplug/host/cli"
+	"github.com/idplug/idplug/sdk"
 )
 
 func embed(ctx context.Context) {
@@ -85,15 +88,20 @@ func embed(ctx context.Context) {
 	_, _ = resp, err
 }
 
+func extras(ctx context.Context, myProvider sdk.Provider, partnerWasm []byte) {
+%s
+	_, _ = h, err
+}
+
 func mount(root *cobra.Command, version string) {
 %s
 }
 
 func main() {
-	_, _ = embed, mount
+	_, _, _ = embed, mount, extras
 	_ = fmt.Sprint()
 }
-`, embed, mount)
+`, embed, extras, mount)
 	// An overlay puts the program inside the module without writing there.
 	root, err := filepath.Abs("../..")
 	if err != nil {

@@ -20,8 +20,8 @@ import (
 
 	"github.com/zalando/go-keyring"
 
-	"github.com/idplug/idplug/internal/store"
 	"github.com/idplug/idplug/internal/demoidp"
+	"github.com/idplug/idplug/internal/store"
 )
 
 // requireSecretService skips t when no Secret Service is reachable, unless
