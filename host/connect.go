@@ -61,7 +61,7 @@ func (s *Session) connect(ctx context.Context) (*conn, error) {
 	}
 	eng, err := engine.Connect(ctx, engine.Config{
 		Provider: p.Name(), Spec: *spec, Client: client, Hooks: p,
-		Version: s.h.opts.version, Logger: s.h.opts.logger,
+		Version: s.h.opts.version, Logger: s.h.opts.logger, Secrets: secretSettings(p.Info(), settings),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("profile %q: %w", s.profile.Name, err)
@@ -107,6 +107,17 @@ func (s *Session) settings(info sdk.PluginInfo) (map[string]string, error) {
 		return nil, &ConfigError{Err: errors.Join(errs...)}
 	}
 	return out, nil
+}
+
+// secretSettings returns the values of the settings info declares secret.
+func secretSettings(info sdk.PluginInfo, settings map[string]string) []string {
+	var out []string
+	for _, spec := range info.Settings {
+		if v := settings[spec.Name]; spec.Secret && v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func settingList(info sdk.PluginInfo) string {

@@ -43,6 +43,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Clock defaults to the real clock.
 	Clock Clock
+	// Secrets are more values that errors never show, besides the client
+	// secret and the tokens: the profile's secret settings.
+	Secrets []string
 }
 
 // Connect builds the connection to one provider and returns a Client ready
@@ -109,12 +112,13 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 		client.Scopes = spec.DefaultScopes
 	}
 	c := &Client{
-		spec:   spec,
-		client: client,
-		hooks:  cfg.Hooks,
-		hc:     e.Client(),
-		clock:  cmp.Or[Clock](cfg.Clock, realClock{}),
-		log:    cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
+		spec:    spec,
+		client:  client,
+		hooks:   cfg.Hooks,
+		secrets: cfg.Secrets,
+		hc:      e.Client(),
+		clock:   cmp.Or[Clock](cfg.Clock, realClock{}),
+		log:     cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
 	}
 	if spec.Issuer != "" && spec.Endpoints.JWKS != "" {
 		// The key set keeps the context for its background fetches of the

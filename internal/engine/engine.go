@@ -70,6 +70,7 @@ type Client struct {
 	spec     sdk.ProviderSpec // resolved: discovery applied, AuthStyle decided
 	client   sdk.Client       // Scopes defaulted
 	hooks    Hooks
+	secrets  []string     // Config.Secrets
 	hc       *http.Client // the edge's
 	clock    Clock
 	log      *slog.Logger
@@ -104,7 +105,7 @@ func (c *Client) hide(err error, secrets ...string) error {
 	if err == nil {
 		return nil
 	}
-	secrets = append(secrets, c.client.ClientSecret)
+	secrets = append(append(secrets, c.secrets...), c.client.ClientSecret)
 	if c.spec.AuthStyle == sdk.AuthBasic {
 		r := http.Request{Header: http.Header{}}
 		r.SetBasicAuth(url.QueryEscape(c.client.ClientID), url.QueryEscape(c.client.ClientSecret))

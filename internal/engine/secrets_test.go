@@ -95,6 +95,7 @@ func TestOAuthErrorHidesSecrets(t *testing.T) {
 		device  = "device-CODE-12345"
 		access  = "access-TOKEN-1234"
 		jwt     = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1MSJ9.c2lnbmF0dXJl"
+		setting = "setting-SECRET-12" // a secret setting a plugin sends along
 	)
 	echo := func(w http.ResponseWriter, r *http.Request) {
 		r.ParseForm()
@@ -115,6 +116,10 @@ func TestOAuthErrorHidesSecrets(t *testing.T) {
 	c := newClient(t, base, newFakeClock(), func(cfg *Config) {
 		cfg.Spec.AuthStyle = sdk.AuthPost
 		cfg.Client.ClientSecret = secret
+		cfg.Secrets = []string{setting}
+		for _, ex := range []sdk.Exchange{sdk.ExchangeRefresh, sdk.ExchangeTokenPoll, sdk.ExchangeRevocation} {
+			cfg.Spec.ExtraParams = append(cfg.Spec.ExtraParams, sdk.Param{Exchange: ex, Name: "api_key", Value: setting})
+		}
 	})
 	ctx := background(t)
 	var errs []error
@@ -136,7 +141,7 @@ func TestOAuthErrorHidesSecrets(t *testing.T) {
 		if errors.As(err, &oe) {
 			msg += oe.Description + oe.URI
 		}
-		for _, s := range []string{secret, refresh, device, access, jwt, "\x1b", "\u009b"} {
+		for _, s := range []string{secret, refresh, device, access, jwt, setting, "\x1b", "\u009b"} {
 			if strings.Contains(msg, s) {
 				t.Errorf("error shows %q: %q", s, msg)
 			}

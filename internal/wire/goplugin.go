@@ -1,3 +1,5 @@
+//go:build !wasip1
+
 // The go-plugin glue both sides of the subprocess transport share: the
 // handshake, and the plugin set entry that serves or dials the Provider
 // service generated from wit/idplug.proto (`make proto`).

@@ -5,7 +5,9 @@
 // wit/idplug.proto) and the go-plugin handshake.
 //
 // The records inside the documents are the sdk's types: plugin authors write
-// against those, and wit/idplug.wit is the source of truth for both.
+// against those, and wit/idplug.wit is the source of truth for both. The
+// gRPC and go-plugin parts are not built for wasip1: a WebAssembly plugin
+// links only the documents and the dispatch.
 package wire
 
 import (
