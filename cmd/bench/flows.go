@@ -56,9 +56,11 @@ func approvalLatency(ctx context.Context, tmp string) {
 			fmt.Printf("  warning: %d polls for one login\n", polls)
 		}
 	}
+	worst := slices.Max(waits)
 	fmt.Println("approval to login done (tokens verified and stored, identity read), interval 1 s")
-	fmt.Printf("  median                          %8s\n", ms(median(waits)))
-	fmt.Printf("  worst                           %8s   (budget: one interval + 50 ms = 1050 ms)\n\n", ms(slices.Max(waits)))
+	row{what: "median", value: ms(median(waits))}.print()
+	row{what: "worst", value: ms(worst), budget: "≤ interval + 50 ms", ok: worst <= interval+50*time.Millisecond}.print()
+	fmt.Println()
 }
 
 // concurrentFlows runs 1,000 device flows in one child process against a
@@ -83,9 +85,9 @@ func concurrentFlows(ctx context.Context, tmp string) {
 	rss, _ := strconv.Atoi(fields[0])
 	hwm, _ := strconv.Atoi(fields[1])
 	fmt.Printf("%d concurrent device flows in one process (every flow polling)\n", flows)
-	fmt.Printf("  RSS                             %5d MB\n", rss/1024)
-	fmt.Printf("  peak RSS                        %5d MB   (budget 200 MB)\n", hwm/1024)
-	fmt.Printf("  device-code polls at the IdP    %5d\n\n", idp.TokenRequests(demoidp.GrantTypeDeviceCode))
+	row{what: "RSS", value: megabytes(rss << 10)}.print()
+	row{what: "peak RSS", value: megabytes(hwm << 10), budget: "≤ 100 MB", ok: hwm<<10 <= 100e6}.print()
+	row{what: "device-code polls at the IdP", value: strconv.Itoa(idp.TokenRequests(demoidp.GrantTypeDeviceCode))}.print()
 }
 
 // runFlows is the child of concurrentFlows: it starts n logins of the

@@ -1,30 +1,36 @@
 // Command bench prints the performance figures of DESIGN.md §6 that this
-// build can measure, each the median of several runs, with ratios against a
-// baseline measured in the same run. `make bench` runs it:
+// build can measure, each the median of several runs. Every row gives the
+// figure, the baseline measured in the same run and their ratio where there
+// is one, the budget, and pass or MISS. `make bench` runs it:
 //
-//	IDPLUG_BIN=bin/idplug go run ./internal/bench -plugins bin/plugins
+//	go run ./cmd/bench -idplug bin/idplug -plugins bin/plugins
 package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/idplug/idplug/host"
-	"github.com/idplug/idplug/host/store"
 	"github.com/idplug/idplug/internal/demoidp"
 	"github.com/idplug/idplug/internal/plugin"
+	"github.com/idplug/idplug/internal/store"
 	"github.com/idplug/idplug/internal/subprocess"
-	"github.com/idplug/idplug/internal/wasm"
 	"github.com/idplug/idplug/sdk"
 )
 
@@ -35,8 +41,12 @@ func main() {
 		runFlows(config, n)
 		return
 	}
+	if module := os.Getenv(idleEnv); module != "" {
+		runIdle(module)
+		return
+	}
 	binary := flag.String("idplug", os.Getenv("IDPLUG_BIN"), "the idplug binary (default $IDPLUG_BIN)")
-	plugins := flag.String("plugins", "bin/plugins", "directory of the built plugin modules")
+	plugins := flag.String("plugins", "bin/plugins", "directory of the plugins `make plugins` built")
 	runs := flag.Int("runs", 25, "runs per process-level figure")
 	flag.Parse()
 	if *binary == "" {
@@ -50,23 +60,49 @@ func main() {
 	check(err)
 	defer os.RemoveAll(tmp)
 
-	module, err := os.ReadFile(filepath.Join(*plugins, "oidc.wasm"))
-	check(err)
-
 	underSecretService()
-	fmt.Printf("idplug bench — median of runs; %s\n\n", time.Now().Format(time.DateTime))
+	fmt.Printf("idplug bench — median of runs; %s; %d CPUs, load average %s\n\n", time.Now().Format(time.DateTime), runtime.NumCPU(), loadAverage())
 	cachedToken(ctx, tmp, *binary, *runs)
 	keyringToken(ctx, tmp, *binary, *runs)
+	builtinCost(ctx, tmp, *binary, *runs)
 	tokenAtExpiry(ctx, tmp, *binary)
 	approvalLatency(ctx, tmp)
-	wasmFigures(ctx, tmp, module)
+	wasmFigures(ctx, tmp, filepath.Join(*plugins, "oidc.wasm"))
 	subprocessFigures(ctx, filepath.Join(*plugins, "idplug-plugin-oidc"))
-	fmt.Println()
 	concurrentFlows(ctx, tmp)
 }
 
+// A row is one figure: what it is, its value, the baseline measured in the
+// same run and their ratio when there is one, and its budget with pass or
+// MISS when there is one.
+type row struct {
+	what   string
+	value  string
+	base   string  // the baseline, named: "floor 1.90 ms"; "" when none
+	ratio  float64 // value over the baseline
+	budget string  // "" for a figure without a budget
+	ok     bool    // the budget is met
+}
+
+func (r row) print() {
+	vs, mark, budget := "", "", ""
+	if r.base != "" {
+		vs = fmt.Sprintf("vs %s = %.2fx", r.base, r.ratio)
+	}
+	if r.budget != "" {
+		mark, budget = "MISS", "budget "+r.budget
+		if r.ok {
+			mark = "pass"
+		}
+	}
+	fmt.Println(strings.TrimRight(fmt.Sprintf("  %-38s %11s  %-28s %-4s  %s", r.what, r.value, vs, mark, budget), " "))
+}
+
+func ratio(a, b time.Duration) float64 { return float64(a) / float64(b) }
+
 // cachedToken logs in to a demo IdP, then times `idplug token` with the
-// cached token next to a Go program that reads a file and prints it.
+// cached token next to a Go program that reads a file and prints it, and
+// next to `gh auth token` with a token in its hosts.yml.
 func cachedToken(ctx context.Context, tmp, binary string, runs int) {
 	idp, err := demoidp.Start(ctx, demoidp.Options{PollInterval: time.Second, Logger: slog.New(slog.DiscardHandler)})
 	check(err)
@@ -74,122 +110,255 @@ func cachedToken(ctx context.Context, tmp, binary string, runs int) {
 	config, _, tok := benchLogin(ctx, tmp, "file", "file", idp)
 
 	floorBin := filepath.Join(tmp, "floor")
-	out, err := exec.Command("go", "build", "-o", floorBin, "./internal/bench/floor").CombinedOutput()
+	out, err := exec.Command("go", "build", "-o", floorBin, "./cmd/bench/floor").CombinedOutput()
 	if err != nil {
 		log.Fatalf("bench: building the floor program: %v\n%s", err, out)
 	}
 	tokenFile := filepath.Join(tmp, "token.txt")
 	check(os.WriteFile(tokenFile, []byte(tok+"\n"), 0o600))
+	gh := ghCommand(tmp)
 
-	var idplug, floor []time.Duration
+	var idplug, floor, ghs []time.Duration
 	for range runs {
-		idplug = append(idplug, timeRun(binary, "--config", config, "token"))
-		floor = append(floor, timeRun(floorBin, tokenFile))
+		idplug = append(idplug, timeRun(exec.Command(binary, "--config", config, "token")))
+		floor = append(floor, timeRun(exec.Command(floorBin, tokenFile)))
+		if gh != nil {
+			ghs = append(ghs, timeRun(gh()))
+		}
 	}
 	i, f := median(idplug), median(floor)
-	fmt.Println("cached token (process start to exit)")
-	fmt.Printf("  idplug token                    %8s\n", ms(i))
-	fmt.Printf("  floor: Go program printing file %8s\n", ms(f))
-	fmt.Printf("  ratio                           %8.2fx   (budget 1.5x)\n\n", float64(i)/float64(f))
+	fmt.Println("cached token, file store (process start to exit)")
+	row{what: "idplug token", value: ms(i), base: "floor " + ms(f), ratio: ratio(i, f), budget: "≤ 1.5x floor", ok: ratio(i, f) <= 1.5}.print()
+	row{what: "floor: Go program printing a file", value: ms(f)}.print()
+	if gh == nil {
+		fmt.Println("  gh auth token: skipped, gh is not installed (apt-get install gh)")
+	} else {
+		g := median(ghs)
+		row{what: "gh auth token (hosts.yml)", value: ms(g), base: "floor " + ms(f), ratio: ratio(g, f)}.print()
+		row{what: "idplug token vs gh auth token", value: ms(i), base: "gh " + ms(g), ratio: ratio(i, g)}.print()
+	}
+	fmt.Println()
 }
 
-func timeRun(name string, args ...string) time.Duration {
-	cmd := exec.Command(name, args...)
+// ghCommand returns a maker of `gh auth token` commands reading a token
+// from a hosts.yml of their own, or nil when gh is not installed.
+func ghCommand(tmp string) func() *exec.Cmd {
+	gh, err := exec.LookPath("gh")
+	if err != nil {
+		return nil
+	}
+	dir := filepath.Join(tmp, "gh")
+	check(os.MkdirAll(dir, 0o700))
+	check(os.WriteFile(filepath.Join(dir, "hosts.yml"), []byte("github.com:\n    user: bench\n    oauth_token: gho_bench0123456789abcdefghijklmnopqrstuv\n    git_protocol: https\n"), 0o600))
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "GH_") && !strings.HasPrefix(kv, "GITHUB_") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, "GH_CONFIG_DIR="+dir, "GH_NO_UPDATE_NOTIFIER=1", "GH_PROMPT_DISABLED=1")
+	return func() *exec.Cmd {
+		cmd := exec.Command(gh, "auth", "token")
+		cmd.Env = env
+		return cmd
+	}
+}
+
+// timeRun runs cmd, which must succeed and print something, and returns
+// how long it took from start to exit.
+func timeRun(cmd *exec.Cmd) time.Duration {
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
 	start := time.Now()
 	out, err := cmd.Output()
 	d := time.Since(start)
 	if err != nil || len(out) == 0 {
-		log.Fatalf("bench: %s %v: %v", name, args, err)
+		log.Fatalf("bench: %v: %v\n%s", cmd.Args, err, stderr.String())
 	}
 	return d
 }
 
-// wasmFigures times loading the oidc module with a cold and a warm
-// compilation cache, each up to its first call, and one hook call.
-func wasmFigures(ctx context.Context, tmp string, module []byte) {
-	load := func(cacheDir string) (time.Duration, *plugin.Plugin, *wasm.Runtime) {
-		start := time.Now()
-		rt, err := wasm.NewRuntime(ctx, wasm.Options{CacheDir: cacheDir})
-		check(err)
-		m, err := rt.Load(ctx, "oidc", module)
-		check(err)
-		p, err := plugin.New(ctx, "oidc", "bench", m)
-		check(err)
-		return time.Since(start), p, rt
+// builtinCost times commands that need the built-in oidc provider, linked
+// in-process, against `idplug version`, which needs none: `whoami` of a
+// profile logged in to a demo IdP (after one warm-up run), and `plugins info
+// oidc`. The budget is a few milliseconds, here 5, on top of version, plus
+// whoami's round trips to the IdP (discovery and userinfo, each on a new
+// connection as in a new process), timed alone from this process.
+func builtinCost(ctx context.Context, tmp, binary string, runs int) {
+	const few = 5 * time.Millisecond
+	idp, err := demoidp.Start(ctx, demoidp.Options{PollInterval: time.Second, Logger: slog.New(slog.DiscardHandler)})
+	check(err)
+	defer idp.Close()
+	config, _, tok := benchLogin(ctx, tmp, "builtin", "file", idp)
+	cmd := func(args ...string) *exec.Cmd {
+		return exec.Command(binary, append([]string{"--config", config}, args...)...)
 	}
-	var cold, warm []time.Duration
-	for i := range 5 {
-		d, _, rt := load(filepath.Join(tmp, fmt.Sprintf("cold-%d", i)))
-		cold = append(cold, d)
-		rt.Close(ctx)
+	timeRun(cmd("whoami")) // warm: the binary and the store in the page cache
+	var version, whoami, info, trips []time.Duration
+	for range runs {
+		version = append(version, timeRun(cmd("version")))
+		whoami = append(whoami, timeRun(cmd("whoami")))
+		info = append(info, timeRun(cmd("plugins", "info", "oidc")))
+		trips = append(trips, roundTrips(idp.URL(), tok))
 	}
-	warmDir := filepath.Join(tmp, "warm")
-	_, _, rt := load(warmDir)
-	rt.Close(ctx)
-	for range 10 {
-		d, _, rt := load(warmDir)
-		warm = append(warm, d)
-		rt.Close(ctx)
-	}
-	fmt.Printf("wasm plugin load + first call (oidc.wasm, %d KiB)\n", len(module)/1024)
-	fmt.Printf("  cold compile                    %8s   (budget 300 ms)\n", ms(median(cold)))
-	fmt.Printf("  warm (compilation cache)        %8s   (budget 30 ms)\n\n", ms(median(warm)))
+	v, w, i, t := median(version), median(whoami), median(info), median(trips)
+	fmt.Println("built-in provider (oidc, in-process), process start to exit")
+	row{what: "idplug version", value: ms(v)}.print()
+	row{what: "idplug whoami (logged in, warm)", value: ms(w), base: "version " + ms(v), ratio: ratio(w, v),
+		budget: "≤ version + 5 ms + trips = " + ms(v+few+t), ok: w <= v+few+t}.print()
+	row{what: "  its 2 round trips to the IdP, alone", value: ms(t)}.print()
+	row{what: "idplug plugins info oidc", value: ms(i), base: "version " + ms(v), ratio: ratio(i, v),
+		budget: "≤ version + 5 ms = " + ms(v+few), ok: i <= v+few}.print()
+	fmt.Println()
+}
 
-	_, p, rt := load(warmDir)
-	defer rt.Close(ctx)
-	claims := sdk.Claims{"sub": "u-1", "preferred_username": "alice", "email": "alice@example.com", "groups": []any{"admins"}}
+// roundTrips times what whoami asks the IdP at issuer: the discovery
+// document and userinfo, each on a new connection.
+func roundTrips(issuer, accessToken string) time.Duration {
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	get := func(url, bearer string) []byte {
+		req, err := http.NewRequest(http.MethodGet, url, nil)
+		check(err)
+		if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
+		}
+		resp, err := client.Do(req)
+		check(err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		check(err)
+		if resp.StatusCode != http.StatusOK {
+			log.Fatalf("bench: GET %s: %s", url, resp.Status)
+		}
+		return b
+	}
+	start := time.Now()
+	var doc struct {
+		Userinfo string `json:"userinfo_endpoint"`
+	}
+	check(json.Unmarshal(get(issuer+"/.well-known/openid-configuration", ""), &doc))
+	get(doc.Userinfo, accessToken)
+	return time.Since(start)
+}
+
+// thirdParty is the name under which the bench configures the plugins of
+// bin/plugins, as a user's [plugins.acme] would.
+const thirdParty = "acme"
+
+// pinned returns the Source of a [plugins] entry for the plugin file at
+// path, pinned by its sha256.
+func pinned(path string, command bool) plugin.Source {
+	b, err := os.ReadFile(path)
+	check(err)
+	sum := sha256.Sum256(b)
+	src := plugin.Source{SHA256: hex.EncodeToString(sum[:]), Where: "bench: plugins." + thirdParty}
+	if command {
+		src.Command = path
+	} else {
+		src.Wasm = path
+	}
+	return src
+}
+
+// loadAndConfigure loads src through a new Loader, as a host does for a
+// [plugins] entry (read, check the pin, compile or start, describe), and
+// makes the first call a profile makes, configure.
+func loadAndConfigure(ctx context.Context, src plugin.Source, cacheDir string) (*plugin.Loader, *plugin.Plugin) {
+	l := plugin.NewLoader(plugin.Options{Sources: map[string]plugin.Source{thirdParty: src}, CacheDir: cacheDir})
+	p, err := l.Load(ctx, thirdParty)
+	check(err)
+	_, cerrs, err := p.Configure(ctx, benchSettings, sdk.Client{ClientID: "cli"})
+	check(err)
+	if len(cerrs) > 0 {
+		log.Fatalf("bench: configure: %v", cerrs)
+	}
+	return l, p
+}
+
+var (
+	benchSettings = map[string]string{"issuer": "https://idp.example.com"}
+	benchClaims   = sdk.Claims{"sub": "u-1", "preferred_username": "alice", "email": "alice@example.com", "groups": []any{"admins"}}
+)
+
+// hookCalls returns the median of 2,000 identity calls to p.
+func hookCalls(ctx context.Context, p *plugin.Plugin) time.Duration {
 	var calls []time.Duration
 	for range 2000 {
 		start := time.Now()
-		_, err := p.Identity(ctx, claims, nil)
+		_, err := p.Identity(ctx, benchSettings, benchClaims, nil)
 		calls = append(calls, time.Since(start))
 		check(err)
 	}
-	fmt.Println("hook call across the wasm boundary (identity, JSON both ways)")
-	fmt.Printf("  median                          %8s   (budget 30 µs)\n", us(median(calls)))
+	return median(calls)
 }
 
-// subprocessFigures times starting the oidc provider as a subprocess plugin
-// up to its first call, as the host does it (a sealed private copy of the
-// executable, then go-plugin's exec and handshake, then describe), and one
-// hook call, next to the wasm figures.
-func subprocessFigures(ctx context.Context, path string) {
-	quiet := slog.New(slog.DiscardHandler)
-	start := func() (copied, started time.Duration, p *plugin.Plugin, sp *subprocess.Plugin) {
-		begin := time.Now()
-		exe, err := subprocess.Copy(path)
-		check(err)
-		copied = time.Since(begin)
-		sp, err = subprocess.Start(ctx, "oidc", exe, subprocess.Options{Logger: quiet})
-		check(err)
-		p, err = plugin.New(ctx, "oidc", "bench", sp)
-		check(err)
-		return copied, time.Since(begin), p, sp
+// wasmFigures times loading the oidc module as a third-party plugin, pinned
+// by its sha256, up to its first call, with an empty and with a warm
+// compilation cache; then one hook call and the memory of an idle instance.
+func wasmFigures(ctx context.Context, tmp, path string) {
+	src := pinned(path, false)
+	load := func(cacheDir string) time.Duration {
+		start := time.Now()
+		l, _ := loadAndConfigure(ctx, src, cacheDir)
+		d := time.Since(start)
+		check(l.Close(ctx))
+		return d
 	}
-	var copies, starts []time.Duration
-	for range 20 {
-		c, d, _, sp := start()
-		copies, starts = append(copies, c), append(starts, d)
-		check(sp.Close(ctx))
+	var cold, warm []time.Duration
+	for i := range 5 {
+		cold = append(cold, load(filepath.Join(tmp, fmt.Sprintf("cold-%d", i))))
+	}
+	warmDir := filepath.Join(tmp, "warm")
+	load(warmDir)
+	for range 10 {
+		warm = append(warm, load(warmDir))
 	}
 	fi, err := os.Stat(path)
 	check(err)
-	fmt.Printf("\nsubprocess plugin start + first call (idplug-plugin-oidc, %d MiB)\n", fi.Size()>>20)
-	fmt.Printf("  copy, exec, handshake, describe %8s   (budget 20 ms)\n", ms(median(starts)))
-	fmt.Printf("  of which the sealed copy        %8s\n\n", ms(median(copies)))
+	fmt.Printf("third-party wasm plugin: %s (%s) as [plugins.%s], pinned by sha256\n", filepath.Base(path), megabytes(int(fi.Size())), thirdParty)
+	c, w := median(cold), median(warm)
+	row{what: "load + configure, empty cache", value: ms(c), budget: "≤ 300 ms", ok: c <= 300*time.Millisecond}.print()
+	row{what: "load + configure, warm cache", value: ms(w), budget: "≤ 30 ms", ok: w <= 30*time.Millisecond}.print()
 
-	_, _, p, sp := start()
-	defer sp.Close(ctx)
-	claims := sdk.Claims{"sub": "u-1", "preferred_username": "alice", "email": "alice@example.com", "groups": []any{"admins"}}
-	var calls []time.Duration
-	for range 2000 {
+	l, p := loadAndConfigure(ctx, src, warmDir)
+	h := hookCalls(ctx, p)
+	check(l.Close(ctx))
+	row{what: "hook call (identity, JSON both ways)", value: us(h), budget: "≤ 30 µs", ok: h <= 30*time.Microsecond}.print()
+	idle := idleInstance(ctx, path, warmDir)
+	row{what: "memory per idle instance (RSS)", value: megabytes(idle), budget: "≤ 10 MB", ok: idle <= 10e6}.print()
+	fmt.Println()
+}
+
+// subprocessFigures times starting the oidc provider as a third-party
+// subprocess plugin, pinned by its sha256, up to its first call, as the
+// host does it (a sealed private copy of the executable, the pin checked,
+// go-plugin's exec and handshake, describe, configure); then one hook call.
+func subprocessFigures(ctx context.Context, path string) {
+	src := pinned(path, true)
+	var copies, starts []time.Duration
+	for range 20 {
 		begin := time.Now()
-		_, err := p.Identity(ctx, claims, nil)
-		calls = append(calls, time.Since(begin))
+		exe, err := subprocess.Copy(path)
 		check(err)
+		copies = append(copies, time.Since(begin))
+		check(exe.Close())
+
+		begin = time.Now()
+		l, _ := loadAndConfigure(ctx, src, "")
+		starts = append(starts, time.Since(begin))
+		check(l.Close(ctx))
 	}
-	fmt.Println("hook call across the subprocess boundary (identity, JSON over gRPC with mTLS)")
-	fmt.Printf("  median                          %8s\n", us(median(calls)))
+	fi, err := os.Stat(path)
+	check(err)
+	fmt.Printf("third-party subprocess plugin: %s (%s) as [plugins.%s], pinned by sha256\n", filepath.Base(path), megabytes(int(fi.Size())), thirdParty)
+	s := median(starts)
+	row{what: "start + configure", value: ms(s), budget: "≤ 20 ms", ok: s <= 20*time.Millisecond}.print()
+	row{what: "  of which the sealed copy", value: ms(median(copies))}.print()
+
+	l, p := loadAndConfigure(ctx, src, "")
+	defer l.Close(ctx)
+	row{what: "hook call (identity, gRPC with mTLS)", value: us(hookCalls(ctx, p))}.print()
+	fmt.Println()
 }
 
 func median(ds []time.Duration) time.Duration {
@@ -197,6 +366,19 @@ func median(ds []time.Duration) time.Duration {
 	slices.Sort(s)
 	return s[len(s)/2]
 }
+
+// loadAverage returns the 1, 5 and 15 minute load averages, or "unknown":
+// other work on the machine moves every figure.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "unknown"
+}
+
+// megabytes formats n bytes in MB (10^6 bytes), the unit of the budgets.
+func megabytes(n int) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
 func us(d time.Duration) string { return fmt.Sprintf("%.1f µs", float64(d)/float64(time.Microsecond)) }
@@ -274,9 +456,10 @@ func keyringToken(ctx context.Context, tmp, binary string, runs int) {
 	config, _, _ := benchLogin(ctx, tmp, "keyring", "keyring", idp)
 	var ds []time.Duration
 	for range runs {
-		ds = append(ds, timeRun(binary, "--config", config, "token"))
+		ds = append(ds, timeRun(exec.Command(binary, "--config", config, "token")))
 	}
-	fmt.Printf("  idplug token                    %8s\n\n", ms(median(ds)))
+	row{what: "idplug token", value: ms(median(ds))}.print()
+	fmt.Println()
 }
 
 // tokenAtExpiry times 16 `idplug token` processes started together once the
@@ -310,7 +493,9 @@ func tokenAtExpiry(ctx context.Context, tmp, binary string) {
 			refreshes = append(refreshes, idp.TokenRequests(demoidp.GrantTypeRefreshToken)-before)
 		}
 		idp.Close()
-		fmt.Printf("  %-7s backend                 %8s   refresh requests per round: %v (budget exactly 1)\n", backend, ms(median(walls)), refreshes)
+		one := !slices.ContainsFunc(refreshes, func(n int) bool { return n != 1 })
+		row{what: backend + " store: refreshes per round", value: strings.Trim(fmt.Sprint(refreshes), "[]"), budget: "exactly 1", ok: one}.print()
+		row{what: backend + " store: start to last exit", value: ms(median(walls))}.print()
 	}
 	fmt.Println()
 }
