@@ -44,3 +44,20 @@ sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
 		}
 	}
 }
+
+// TestStateDirIgnoresRelativeXDG: a relative XDG_STATE_HOME is ignored, as
+// the XDG Base Directory specification says, for ~/.local/state.
+func TestStateDirIgnoresRelativeXDG(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	for env, want := range map[string]string{
+		"relative/state": filepath.Join(home, ".local", "state", "mytool"),
+		"":               filepath.Join(home, ".local", "state", "mytool"),
+		"/abs/state":     filepath.Join("/abs/state", "mytool"),
+	} {
+		t.Setenv("XDG_STATE_HOME", env)
+		if got := defaultStateDir("mytool"); got != want {
+			t.Errorf("XDG_STATE_HOME=%q: %s, want %s", env, got, want)
+		}
+	}
+}

@@ -119,9 +119,9 @@ func Decode(out []byte) (ok []byte, detail string, err error) {
 	return res.OK, "", nil
 }
 
-// Describe returns p's PluginInfo with the fields the SDK owns filled in: the
+// describe returns p's PluginInfo with the fields the SDK owns filled in: the
 // contract version and the hooks p implements.
-func Describe(p sdk.Provider) sdk.PluginInfo {
+func describe(p sdk.Provider) sdk.PluginInfo {
 	info := p.Describe()
 	info.ContractVersion = sdk.ContractVersion
 	info.Hooks = []sdk.Hook{}
@@ -162,7 +162,7 @@ func Handle(p sdk.Provider, fn Function, input []byte) (out []byte) {
 func call(p sdk.Provider, fn Function, input []byte) (any, error) {
 	switch fn {
 	case FuncDescribe:
-		return Describe(p), nil
+		return describe(p), nil
 	case FuncConfigure:
 		var in ConfigureInput
 		if err := decode(fn, input, &in); err != nil {
