@@ -1,36 +1,37 @@
 package plugin
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/idplug/idplug/internal/wire"
 	"github.com/idplug/idplug/sdk"
 )
 
 // recorder is a transport that answers from a provider in-process, through
-// the SDK's JSON dispatcher, and records which functions were called.
+// the contract's JSON dispatcher, and records which functions were called.
 type recorder struct {
 	p      sdk.Provider
-	calls  []sdk.Function
+	calls  []wire.Function
 	closed bool
 }
 
-func (r *recorder) Call(_ context.Context, fn sdk.Function, input []byte) ([]byte, error) {
+func (r *recorder) Call(_ context.Context, fn wire.Function, input []byte, keep func([]byte) error) error {
 	r.calls = append(r.calls, fn)
-	var res sdk.Result
-	if err := json.Unmarshal(sdk.Handle(r.p, fn, input), &res); err != nil {
-		return nil, err
-	}
-	if res.Error != "" {
-		return nil, errors.New(res.Error)
-	}
-	return res.OK, nil
+	return keep(wire.Handle(r.p, fn, input))
 }
 
 func (r *recorder) Close(context.Context) error { r.closed = true; return nil }
+
+// open describes the plugin behind t as New does for the Loader.
+func open(name string, t Transport) (*Plugin, error) {
+	return newPlugin(context.Background(), name, "test", t, DefaultCallTimeout, slog.New(slog.DiscardHandler))
+}
 
 type plain struct{}
 
@@ -57,7 +58,7 @@ func TestHooksCalledOnlyWhenDeclared(t *testing.T) {
 	resp := sdk.HTTPResponse{Status: 400, Body: `{"error":"denied"}`}
 
 	r := &recorder{p: plain{}}
-	p, err := New(ctx, "plain", "test", r)
+	p, err := open("plain", r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +69,7 @@ func TestHooksCalledOnlyWhenDeclared(t *testing.T) {
 	}
 
 	r = &recorder{p: hooked{}}
-	p, err = New(ctx, "hooked", "test", r)
+	p, err = open("hooked", r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,14 +78,14 @@ func TestHooksCalledOnlyWhenDeclared(t *testing.T) {
 	if gotReq.Body != "a=b&audience=api" || gotResp.Body != `{"error":"access_denied"}` {
 		t.Errorf("hooks not applied: %q, %q", gotReq.Body, gotResp.Body)
 	}
-	if want := []sdk.Function{sdk.FuncDescribe, sdk.FuncPrepare, sdk.FuncInterpret}; len(r.calls) != 3 || r.calls[1] != want[1] || r.calls[2] != want[2] {
+	if want := []wire.Function{wire.FuncDescribe, wire.FuncPrepare, wire.FuncInterpret}; len(r.calls) != 3 || r.calls[1] != want[1] || r.calls[2] != want[2] {
 		t.Errorf("calls %v, want %v", r.calls, want)
 	}
 }
 
 func TestConfigureErrors(t *testing.T) {
 	ctx := context.Background()
-	p, err := New(ctx, "plain", "test", &recorder{p: plain{}})
+	p, err := open("plain", &recorder{p: plain{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,19 +98,21 @@ func TestConfigureErrors(t *testing.T) {
 // future speaks a contract version this host does not.
 type future struct{ recorder }
 
-func (f *future) Call(ctx context.Context, fn sdk.Function, input []byte) ([]byte, error) {
-	out, err := f.recorder.Call(ctx, fn, input)
-	if fn == sdk.FuncDescribe {
-		out = []byte(strings.Replace(string(out), `"contract_version":1`, `"contract_version":2`, 1))
-	}
-	return out, err
+func (f *future) Call(ctx context.Context, fn wire.Function, input []byte, keep func([]byte) error) error {
+	return f.recorder.Call(ctx, fn, input, func(out []byte) error {
+		if fn == wire.FuncDescribe {
+			out = bytes.Replace(out, []byte(`"contract_version":1`), []byte(`"contract_version":2`), 1)
+		}
+		return keep(out)
+	})
 }
 
 func TestContractVersionRefused(t *testing.T) {
 	f := &future{recorder{p: plain{}}}
-	_, err := New(context.Background(), "acme", "test", f)
-	if !errors.Is(err, ErrContractVersion) || !strings.Contains(err.Error(), `plugin "acme"`) || !strings.Contains(err.Error(), "speaks contract version 1") {
-		t.Fatalf("err = %v; want a contract version error naming the plugin and the version spoken", err)
+	_, err := open("acme", f)
+	var ce *wire.ContractError
+	if !errors.As(err, &ce) || ce.Version != "2" || !strings.HasPrefix(err.Error(), `plugin "acme": speaks contract version 2: this idplug speaks contract version 1`) {
+		t.Fatalf("err = %v; want a contract version error naming the plugin and the versions", err)
 	}
 	if !f.closed {
 		t.Error("the refused plugin's transport was not closed")
@@ -118,13 +121,13 @@ func TestContractVersionRefused(t *testing.T) {
 
 func TestErrorsNameThePlugin(t *testing.T) {
 	ctx := context.Background()
-	p, err := New(ctx, "acme", "test", &recorder{p: panicky{}})
+	p, err := open("acme", &recorder{p: panicky{}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = p.Identity(ctx, nil, nil)
+	_, err = p.Identity(ctx, nil, nil, nil)
 	var pe *Error
-	if !errors.As(err, &pe) || pe.Plugin != "acme" || pe.Func != sdk.FuncIdentity || !strings.Contains(err.Error(), "panic") {
+	if !errors.As(err, &pe) || pe.Plugin != "acme" || pe.Func != wire.FuncIdentity || !strings.Contains(err.Error(), "panic") {
 		t.Errorf("err = %v; want a *plugin.Error naming acme and identity", err)
 	}
 }
@@ -139,9 +142,9 @@ type documents struct {
 	inputs []string
 }
 
-func (d *documents) Call(ctx context.Context, fn sdk.Function, input []byte) ([]byte, error) {
+func (d *documents) Call(ctx context.Context, fn wire.Function, input []byte, keep func([]byte) error) error {
 	d.inputs = append(d.inputs, string(input))
-	return d.recorder.Call(ctx, fn, input)
+	return d.recorder.Call(ctx, fn, input, keep)
 }
 
 // TestInputsHaveNoNull checks that absent settings, scopes, headers and claims
@@ -149,14 +152,14 @@ func (d *documents) Call(ctx context.Context, fn sdk.Function, input []byte) ([]
 func TestInputsHaveNoNull(t *testing.T) {
 	ctx := context.Background()
 	d := &documents{recorder: recorder{p: hooked{}}}
-	p, err := New(ctx, "hooked", "test", d)
+	p, err := open("hooked", d)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p.Configure(ctx, nil, sdk.Client{ClientID: "cli"})
 	p.Prepare(ctx, sdk.ExchangeTokenPoll, sdk.HTTPRequest{Method: "POST", URL: "https://idp/token"})
 	p.Interpret(ctx, sdk.ExchangeTokenPoll, sdk.HTTPResponse{Status: 200})
-	p.Identity(ctx, nil, nil)
+	p.Identity(ctx, nil, nil, nil)
 	for _, in := range d.inputs {
 		if strings.Contains(in, "null") {
 			t.Errorf("input document with null: %s", in)
@@ -168,24 +171,27 @@ func TestInputsHaveNoNull(t *testing.T) {
 // whatever a broken or hostile plugin might send.
 type replay struct{ out []byte }
 
-func (r replay) Call(context.Context, sdk.Function, []byte) ([]byte, error) { return r.out, nil }
-func (replay) Close(context.Context) error                                  { return nil }
+func (r replay) Call(_ context.Context, _ wire.Function, _ []byte, keep func([]byte) error) error {
+	return keep(r.out)
+}
+func (replay) Close(context.Context) error { return nil }
 
 // FuzzPluginOutput feeds arbitrary plugin output to every typed function:
 // the host must never panic, only return values or errors naming the plugin.
 func FuzzPluginOutput(f *testing.F) {
 	for _, seed := range []string{
-		`{"name":"x","contract_version":1,"hooks":["prepare","interpret"]}`,
-		`{"ok":{"issuer":"https://idp"}}`, `{"err":[{"setting":"url","message":"bad"}]}`,
-		`{"method":"POST","url":"https://idp/token","headers":[{"name":"a","value":"b"}],"body":"x=y"}`,
-		`{"status":400,"body":"{\"error\":\"denied\"}"}`, `{"subject":"u","groups":["a",1,null]}`,
-		`null`, `[]`, `"x"`, `{"contract_version":-1}`, `{"hooks":null}`,
+		`{"ok":{"name":"x","contract_version":1,"hooks":["prepare","interpret"]}}`,
+		`{"ok":{"ok":{"issuer":"https://idp"}}}`, `{"ok":{"err":[{"setting":"url","message":"bad"}]}}`,
+		`{"ok":{"method":"POST","url":"https://idp/token","headers":[{"name":"a","value":"b"}],"body":"x=y"}}`,
+		`{"ok":{"status":400,"body":"{\"error\":\"denied\"}"}}`, `{"ok":{"subject":"u","groups":["a",1,null]}}`,
+		`{"error":"boom\nstack"}`, `{"ok":null}`, `{}`,
+		`null`, `[]`, `"x"`, `{"ok":{"contract_version":-1}}`, `{"ok":{"hooks":null}}`,
 	} {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, out []byte) {
 		ctx := context.Background()
-		p, err := New(ctx, "fuzz", "test", replay{out})
+		p, err := open("fuzz", replay{out})
 		if err != nil {
 			var pe *Error
 			if !errors.As(err, &pe) || pe.Plugin != "fuzz" {
@@ -193,13 +199,92 @@ func FuzzPluginOutput(f *testing.F) {
 			}
 			// Describe failed or spoke another contract: force the typed
 			// functions anyway, as a later call could.
-			p = &Plugin{name: "fuzz", c: replay{out}, info: sdk.PluginInfo{Hooks: []sdk.Hook{sdk.HookPrepare, sdk.HookInterpret}}}
+			p = &Plugin{name: "fuzz", t: replay{out}, timeout: DefaultCallTimeout, log: slog.New(slog.DiscardHandler),
+				info: sdk.PluginInfo{Hooks: []sdk.Hook{sdk.HookPrepare, sdk.HookInterpret}}}
 		}
 		if _, _, err := p.Configure(ctx, nil, sdk.Client{}); err != nil && !strings.Contains(err.Error(), `plugin "fuzz"`) {
 			t.Errorf("Configure: %v does not name the plugin", err)
 		}
 		p.Prepare(ctx, sdk.ExchangeTokenPoll, sdk.HTTPRequest{})
 		p.Interpret(ctx, sdk.ExchangeTokenPoll, sdk.HTTPResponse{})
-		p.Identity(ctx, nil, nil)
+		p.Identity(ctx, nil, nil, nil)
 	})
+}
+
+// misbehaving is a provider linked in-process whose configure misbehaves as
+// settings["do"] says: panic, or block until release is closed.
+type misbehaving struct{ release chan struct{} }
+
+func (misbehaving) Describe() sdk.PluginInfo { return sdk.PluginInfo{Name: "x"} }
+
+func (m misbehaving) Configure(settings map[string]string, _ sdk.Client) (sdk.ProviderSpec, []sdk.ConfigError) {
+	switch settings["do"] {
+	case "panic":
+		panic("boom")
+	case "block":
+		<-m.release
+	}
+	return sdk.ProviderSpec{Issuer: "https://x.example.com"}, nil
+}
+
+// loadMisbehaving returns provider x, misbehaving, loaded in-process by a
+// Loader with call deadline timeout.
+func loadMisbehaving(t *testing.T, timeout time.Duration) (*Loader, *Plugin) {
+	t.Helper()
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) }) // ends a call that blocks
+	l := NewLoader(Options{Providers: []sdk.Provider{misbehaving{release}}, CallTimeout: timeout})
+	t.Cleanup(func() { l.Close(context.Background()) })
+	p, err := l.Load(t.Context(), "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Source() != "built-in" {
+		t.Errorf("source %q, want built-in", p.Source())
+	}
+	return l, p
+}
+
+// configureDo calls configure on p with settings["do"] = do.
+func configureDo(ctx context.Context, p *Plugin, do string) error {
+	_, _, err := p.Configure(ctx, map[string]string{"do": do}, sdk.Client{ClientID: "cli"})
+	return err
+}
+
+func TestInProcessPanic(t *testing.T) {
+	_, p := loadMisbehaving(t, 0)
+	err := configureDo(t.Context(), p, "panic")
+	var pe *Error
+	if want := `plugin "x": configure: panic in configure: boom`; !errors.As(err, &pe) || pe.Plugin != "x" || pe.Func != wire.FuncConfigure || err.Error() != want {
+		t.Errorf("error = %v, want %s (the stack trace goes to the debug log)", err, want)
+	}
+	if err := configureDo(t.Context(), p, ""); err != nil {
+		t.Errorf("the next call: %v", err)
+	}
+}
+
+func TestInProcessDeadline(t *testing.T) {
+	_, p := loadMisbehaving(t, 100*time.Millisecond)
+	begin := time.Now()
+	err := configureDo(t.Context(), p, "block")
+	if want := `plugin "x": configure: exceeded the 100ms call deadline; the plugin was stopped`; err == nil || !strings.HasPrefix(err.Error(), want) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("error = %v, want %s…", err, want)
+	}
+	if took := time.Since(begin); took > time.Second {
+		t.Errorf("the call returned after %v", took)
+	}
+	if err := configureDo(t.Context(), p, ""); err != nil {
+		t.Errorf("the next call: %v", err)
+	}
+}
+
+func TestInProcessClosed(t *testing.T) {
+	l, p := loadMisbehaving(t, 0)
+	if err := l.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	err := configureDo(t.Context(), p, "")
+	if want := `plugin "x": configure: the plugin was closed`; !errors.Is(err, ErrClosed) || err.Error() != want {
+		t.Errorf("a call after Close: %v, want %s", err, want)
+	}
 }

@@ -1,7 +1,6 @@
 package subprocess_test
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,31 +12,19 @@ import (
 	"time"
 
 	"github.com/idplug/idplug/internal/subprocess"
-	"github.com/idplug/idplug/internal/wasm"
 )
 
 // The tests run real plugin executables, built by TestMain into a temporary
-// directory: misbehave (testdata) under several names, and every provider
-// of plugins/ both ways for the conformance suite. `make test` passes the
-// built providers in IDPLUG_PLUGINS; whatever is missing there is built.
+// directory: misbehave (testdata) under several names. The providers of
+// plugins/ run over every transport in the conformance suite of
+// internal/plugin.
 
 var (
-	bin         string                // the temporary directory of the executables
-	misbehave   = map[string]string{} // name → path of a copy of misbehave
-	raceEnabled bool                  // set by race_test.go
+	bin       string                // the temporary directory of the executables
+	misbehave = map[string]string{} // name → path of a copy of misbehave
 )
 
-// warmEnv asks this test binary to compile WebAssembly modules into a cache.
-const warmEnv = "IDPLUG_SUBPROCESS_TEST_WARM"
-
 func TestMain(m *testing.M) {
-	if dir := os.Getenv(warmEnv); dir != "" {
-		if err := warm(dir, os.Args[1:]); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
 	code := func() int {
 		tmp, err := os.MkdirTemp("", "idplug-subprocess-test-")
 		if err != nil {
@@ -77,65 +64,11 @@ func buildAll() error {
 			return err
 		}
 	}
-	if err := buildProviders(); err != nil {
-		return err
-	}
-	return warmCache()
-}
-
-// wasmCache is the compilation cache of the conformance suite's runtimes.
-func wasmCache() string { return filepath.Join(bin, "wazero") }
-
-// warmCache compiles the providers' modules into wasmCache with this
-// package's test binary built without the race detector, under which
-// wazero's compiler is some twenty times slower.
-func warmCache() error {
-	if !raceEnabled {
-		return nil
-	}
-	warmer := filepath.Join(bin, "warm.test")
-	if out, err := exec.Command("go", "test", "-c", "-o", warmer, ".").CombinedOutput(); err != nil {
-		return fmt.Errorf("go test -c: %v\n%s", err, out)
-	}
-	var files []string
-	for _, name := range providers {
-		files = append(files, filepath.Join(bin, name+".wasm"))
-	}
-	cmd := exec.Command(warmer, files...)
-	cmd.Env = append(os.Environ(), warmEnv+"="+wasmCache())
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("warming the compilation cache: %v\n%s", err, out)
-	}
 	return nil
 }
 
-// warm compiles the modules in files into the compilation cache dir.
-func warm(dir string, files []string) error {
-	ctx := context.Background()
-	rt, err := wasm.NewRuntime(ctx, wasm.Options{CacheDir: dir})
-	if err != nil {
-		return err
-	}
-	defer rt.Close(ctx)
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return err
-		}
-		if _, err := rt.Load(ctx, filepath.Base(f), b); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func goBuild(out, pkg string, env ...string) error {
-	args := []string{"build", "-o", out}
-	if strings.HasSuffix(out, ".wasm") {
-		args = append(args, "-buildmode=c-shared")
-	}
-	cmd := exec.Command("go", append(args, pkg)...)
-	cmd.Env = append(os.Environ(), env...)
+func goBuild(out, pkg string) error {
+	cmd := exec.Command("go", "build", "-o", out, pkg)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
 	}

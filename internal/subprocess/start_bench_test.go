@@ -3,18 +3,17 @@ package subprocess_test
 import (
 	"context"
 	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/idplug/idplug/internal/subprocess"
 )
 
-// BenchmarkStart times the two steps of loading a subprocess plugin: the
-// sealed copy of its executable, and starting it up to the end of the
-// go-plugin handshake.
+// BenchmarkStart times the two steps of loading a subprocess plugin built
+// with the SDK, the misbehave fixture: the sealed copy of its executable,
+// and starting it up to the end of the go-plugin handshake.
 func BenchmarkStart(b *testing.B) {
-	path := filepath.Join(bin, "idplug-plugin-oidc")
+	path := misbehave["misbehave"]
 	var copyT, startT time.Duration
 	for range b.N {
 		t0 := time.Now()

@@ -33,6 +33,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -117,6 +118,9 @@ func Start(ctx context.Context, name string, exe *Executable, opts Options) (*Pl
 // ends when ctx is done. After a crash, cancellation, or an error from keep,
 // the process is killed; the next call starts another.
 func (p *Plugin) Call(ctx context.Context, fn wire.Function, input []byte, keep func([]byte) error) error {
+	if !slices.Contains(wire.Functions, fn) { // refused here, not blamed on the process
+		return errors.New("not a function of the contract")
+	}
 	pr, err := p.process(ctx)
 	if err != nil {
 		return err

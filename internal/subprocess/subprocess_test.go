@@ -21,9 +21,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idplug/idplug/internal/plugin"
 	"github.com/idplug/idplug/internal/subprocess"
-	"github.com/idplug/idplug/internal/subprocess/pb"
+	"github.com/idplug/idplug/internal/wire"
 	"github.com/idplug/idplug/sdk"
 )
 
@@ -40,7 +39,7 @@ func start(t *testing.T, name, path string, opts subprocess.Options) (*subproces
 	p, err := subprocess.Start(t.Context(), name, exe, opts)
 	if err == nil {
 		t.Cleanup(func() {
-			pid := p.PID()
+			pid := subprocess.PID(p)
 			p.Close(context.Background())
 			if pid != 0 {
 				gone(t, pid)
@@ -50,22 +49,49 @@ func start(t *testing.T, name, path string, opts subprocess.Options) (*subproces
 	return p, err
 }
 
-func configure(t *testing.T, p *subprocess.Plugin, mode string) (sdk.ConfigureOutput, error) {
-	t.Helper()
-	in, _ := json.Marshal(sdk.ConfigureInput{Settings: map[string]string{"mode": mode}, Client: sdk.Client{ClientID: "cli", Scopes: []string{}}})
-	var out sdk.ConfigureOutput
-	b, err := p.Call(t.Context(), sdk.FuncConfigure, in)
-	if err == nil {
-		err = json.Unmarshal(b, &out)
+// decode is the keep function of internal/plugin: it refuses an error
+// envelope, keeping the first line of the failure, and decodes the OK value
+// into out.
+func decode(out any) func([]byte) error {
+	return func(envelope []byte) error {
+		ok, _, err := wire.Decode(envelope)
+		if err != nil {
+			return err
+		}
+		return json.Unmarshal(ok, out)
 	}
+}
+
+// call runs fn over the document in on p and decodes the OK value of the
+// result envelope into out.
+func call(ctx context.Context, p *subprocess.Plugin, fn wire.Function, in, out any) error {
+	b, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	return p.Call(ctx, fn, b, decode(out))
+}
+
+// configureInput is the input of the misbehave fixture's configure, which
+// misbehaves as mode says.
+func configureInput(mode string) wire.ConfigureInput {
+	return wire.ConfigureInput{Settings: map[string]string{"mode": mode}, Client: sdk.Client{ClientID: "cli", Scopes: []string{}}}
+}
+
+func configure(t *testing.T, p *subprocess.Plugin, mode string) (wire.ConfigureOutput, error) {
+	t.Helper()
+	var out wire.ConfigureOutput
+	err := call(t.Context(), p, wire.FuncConfigure, configureInput(mode), &out)
 	return out, err
 }
 
-func wantError(t *testing.T, err error, fn sdk.Function, parts ...string) {
+// wantError fails t unless err holds every one of parts. How the host words
+// a transport's error for the user, naming the plugin and the function, is
+// checked through a plugin.Loader in loader_test.go.
+func wantError(t *testing.T, err error, parts ...string) {
 	t.Helper()
-	var pe *plugin.Error
-	if !errors.As(err, &pe) || pe.Plugin != "acme" || pe.Func != fn {
-		t.Fatalf("error %v (%T): want a *plugin.Error naming plugin acme and function %q", err, err, fn)
+	if err == nil {
+		t.Fatalf("no error; want one saying %q", parts)
 	}
 	for _, s := range parts {
 		if !strings.Contains(err.Error(), s) {
@@ -79,33 +105,40 @@ func TestCallAndDescribe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pl, err := plugin.New(t.Context(), "acme", "test", p)
-	if err != nil {
-		t.Fatal(err)
+	var info sdk.PluginInfo
+	if err := call(t.Context(), p, wire.FuncDescribe, struct{}{}, &info); err != nil || info.Name != "misbehave" || info.ContractVersion != sdk.ContractVersion {
+		t.Errorf("describe = %+v, %v", info, err)
 	}
-	if info := pl.Info(); info.Name != "misbehave" || info.ContractVersion != sdk.ContractVersion {
-		t.Errorf("describe = %+v", info)
-	}
-	spec, errs, err := pl.Configure(t.Context(), map[string]string{}, sdk.Client{ClientID: "cli"})
-	if err != nil || len(errs) != 0 || spec.Issuer != "https://misbehave.example.com" {
-		t.Fatalf("configure = %+v, %v, %v", spec, errs, err)
+	out, err := configure(t, p, "")
+	if err != nil || len(out.Err) != 0 || out.OK == nil || out.OK.Issuer != "https://misbehave.example.com" {
+		t.Fatalf("configure = %+v, %v", out, err)
 	}
 	// Concurrent calls share the process.
-	pid := p.PID()
+	pid := subprocess.PID(p)
 	var wg sync.WaitGroup
 	for range 16 {
 		wg.Go(func() {
-			if _, err := pl.Identity(t.Context(), sdk.Claims{"sub": "u"}, nil); err != nil {
-				t.Error(err)
+			var id sdk.Identity
+			if err := call(t.Context(), p, wire.FuncIdentity, wire.IdentityInput{IDTokenClaims: sdk.Claims{"sub": "u"}, Userinfo: sdk.Claims{}}, &id); err != nil || id.Subject != "u" {
+				t.Errorf("identity = %+v, %v", id, err)
 			}
 		})
 	}
 	wg.Wait()
-	if p.PID() != pid {
-		t.Errorf("the process changed from %d to %d without a failure", pid, p.PID())
+	if now := subprocess.PID(p); now != pid {
+		t.Errorf("the process changed from %d to %d without a failure", pid, now)
 	}
-	if _, err := p.Call(t.Context(), "frobnicate", []byte("{}")); err == nil || !strings.Contains(err.Error(), "not a function of the contract") {
+	// A function outside the contract is refused before it reaches the
+	// process, which goes on serving.
+	err = p.Call(t.Context(), "frobnicate", []byte("{}"), func([]byte) error {
+		t.Error("keep was called for a function outside the contract")
+		return nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "not a function of the contract") {
 		t.Errorf("unknown function: %v", err)
+	}
+	if now := subprocess.PID(p); now != pid {
+		t.Errorf("calling an unknown function replaced the process (pid %d, was %d)", now, pid)
 	}
 }
 
@@ -114,19 +147,19 @@ func TestCrashRestarts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := p.PID()
+	first := subprocess.PID(p)
 	_, err = configure(t, p, "crash")
-	wantError(t, err, sdk.FuncConfigure, `the plugin process exited with code 2 during the call: "panic: misbehave: crashing as asked"`, "starts it again")
+	wantError(t, err, `the plugin process exited with code 2 during the call: "panic: misbehave: crashing as asked"`, "starts it again")
 	gone(t, first)
 	if out, err := configure(t, p, ""); err != nil || out.OK == nil {
 		t.Fatalf("the call after a crash: %+v, %v", out, err)
 	}
-	second := p.PID()
+	second := subprocess.PID(p)
 	if second == first || second == 0 {
 		t.Errorf("no new process after the crash (pid %d, was %d)", second, first)
 	}
 	_, err = configure(t, p, "exit")
-	wantError(t, err, sdk.FuncConfigure, "the plugin process exited with code 7 during the call")
+	wantError(t, err, "the plugin process exited with code 7 during the call")
 	gone(t, second)
 }
 
@@ -135,10 +168,10 @@ func TestResultTooLarge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := p.PID()
+	first := subprocess.PID(p)
 	begin := time.Now()
 	_, err = configure(t, p, "bigout")
-	wantError(t, err, sdk.FuncConfigure, "returned a result larger than the 4194304 bytes a result may have; the plugin was stopped")
+	wantError(t, err, "returned a result larger than the 4194304 bytes a result may have; the plugin was stopped")
 	if took := time.Since(begin); took > 300*time.Millisecond {
 		t.Errorf("the call took %v", took)
 	}
@@ -167,15 +200,20 @@ func TestScript(t *testing.T) {
 	}
 }
 
+// TestDeadlineKills checks that a call ends at its context's deadline, which
+// internal/plugin sets, and that the process that missed it is killed.
 func TestDeadlineKills(t *testing.T) {
-	p, err := start(t, "acme", misbehave["misbehave"], subprocess.Options{CallTimeout: 300 * time.Millisecond})
+	p, err := start(t, "acme", misbehave["misbehave"], subprocess.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := p.PID()
+	first := subprocess.PID(p)
 	begin := time.Now()
-	_, err = configure(t, p, "hang")
-	wantError(t, err, sdk.FuncConfigure, "exceeded the 300ms call deadline; the plugin was stopped")
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	var out wire.ConfigureOutput
+	err = call(ctx, p, wire.FuncConfigure, configureInput("hang"), &out)
+	wantError(t, err, "stopped (context deadline exceeded)")
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("%v does not wrap context.DeadlineExceeded", err)
 	}
@@ -193,28 +231,49 @@ func TestCancelKills(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := p.PID()
-	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
-	defer cancel()
-	in, _ := json.Marshal(sdk.ConfigureInput{Settings: map[string]string{"mode": "hang"}})
-	_, err = p.Call(ctx, sdk.FuncConfigure, in)
-	wantError(t, err, sdk.FuncConfigure, "the call was abandoned")
+	first := subprocess.PID(p)
+	ctx, cancel := context.WithCancel(t.Context())
+	time.AfterFunc(200*time.Millisecond, cancel)
+	var out wire.ConfigureOutput
+	err = call(ctx, p, wire.FuncConfigure, configureInput("hang"), &out)
+	wantError(t, err, "stopped (context canceled)")
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("%v does not wrap context.Canceled", err)
+	}
 	gone(t, first)
 }
 
+// TestPanicIsAnErrorEnvelope checks that the SDK answers a panic with an
+// error envelope, which the transport hands over: the process survives the
+// panic, and is stopped only when the caller refuses the envelope, as
+// internal/plugin does.
 func TestPanicIsAnErrorEnvelope(t *testing.T) {
 	p, err := start(t, "acme", misbehave["misbehave"], subprocess.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pid := p.PID()
+	first := subprocess.PID(p)
+	in, _ := json.Marshal(configureInput("panic"))
+	var envelope wire.Result
+	err = p.Call(t.Context(), wire.FuncConfigure, in, func(b []byte) error { return json.Unmarshal(b, &envelope) })
+	if err != nil || !strings.HasPrefix(envelope.Error, "panic in configure: misbehave: panicking as asked\n") {
+		t.Fatalf("envelope %+v, %v: want the panic, and its stack on the next lines", envelope, err)
+	}
+	if subprocess.PID(p) != first {
+		t.Error("a recovered panic replaced the process")
+	}
+
 	_, err = configure(t, p, "panic")
-	wantError(t, err, sdk.FuncConfigure, "panic in configure: misbehave: panicking as asked")
+	wantError(t, err, "panic in configure: misbehave: panicking as asked")
 	if strings.Contains(err.Error(), "\n") {
 		t.Errorf("the error carries the stack trace: %q", err)
 	}
-	if p.PID() != pid {
-		t.Error("a recovered panic replaced the process")
+	gone(t, first)
+	if out, err := configure(t, p, ""); err != nil || out.OK == nil {
+		t.Fatalf("the call after a refused envelope: %+v, %v", out, err)
+	}
+	if second := subprocess.PID(p); second == first || second == 0 {
+		t.Errorf("no new process after a refused envelope (pid %d, was %d)", second, first)
 	}
 }
 
@@ -222,28 +281,28 @@ func TestStartFailures(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		want []string
-		is   error
+		is   *wire.ContractError
 	}{
-		{"garbage", []string{`printed "Welcome to Misbehave 1.0!" where the go-plugin handshake belongs`, "sdk.Main"}, nil},
+		{"garbage", []string{`printed "Welcome to Misbehave 1.0!" where the go-plugin handshake belongs`, "serve.Main"}, nil},
 		{"exits", []string{"exited with code 3 before the go-plugin handshake", "misbehave: cannot start: no configuration"}, nil},
 		{"silent", []string{"did not complete the go-plugin handshake within 500ms"}, nil},
-		{"badversion", []string{"unsupported contract version 2: this idplug speaks contract version 1; install a build of the plugin for contract 1"}, plugin.ErrContractVersion},
-		{"unregistered", []string{"exited with code 1", "no provider registered: call sdk.Register"}, nil},
+		{"badversion", []string{"speaks contract version 2: this idplug speaks contract version 1; install a build of the plugin for contract 1"}, &wire.ContractError{Version: "2"}},
+		{"unregistered", []string{"exited with code 1", "a plugin program serves one provider, and 0 are registered"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := children()
 			_, err := start(t, "acme", misbehave[tc.name], subprocess.Options{StartTimeout: 500 * time.Millisecond})
-			var pe *plugin.Error
-			if !errors.As(err, &pe) || pe.Plugin != "acme" {
-				t.Fatalf("error %v: want a *plugin.Error naming acme", err)
+			if err == nil {
+				t.Fatal("the plugin started")
 			}
 			for _, s := range tc.want {
 				if !strings.Contains(err.Error(), s) {
 					t.Errorf("error %q lacks %q", err, s)
 				}
 			}
-			if tc.is != nil && !errors.Is(err, tc.is) {
-				t.Errorf("error %v does not wrap %v", err, tc.is)
+			var ce *wire.ContractError
+			if errors.As(err, &ce) != (tc.is != nil) || tc.is != nil && *ce != *tc.is {
+				t.Errorf("error %v: want the *wire.ContractError %+v", err, tc.is)
 			}
 			if after := children(); len(after) > len(before) {
 				t.Errorf("processes %v remain after the failed start", after)
@@ -261,7 +320,7 @@ func TestNotAnExecutable(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := start(t, "acme", path, subprocess.Options{})
-	if err == nil || !strings.Contains(err.Error(), `plugin "acme": cannot run `+path) {
+	if err == nil || !strings.HasPrefix(err.Error(), `cannot run `+path) {
 		t.Fatalf("error %v: want one saying the file cannot run", err)
 	}
 }
@@ -386,7 +445,7 @@ func TestExecutesTheBytesItHashed(t *testing.T) {
 		t.Fatal(err)
 	}
 	if runtime.GOOS == "linux" {
-		target, _ := os.Readlink("/proc/" + strconv.Itoa(p.PID()) + "/exe")
+		target, _ := os.Readlink("/proc/" + strconv.Itoa(subprocess.PID(p)) + "/exe")
 		if !strings.Contains(target, "memfd:") {
 			t.Errorf("the plugin runs %s, not a sealed memfd", target)
 		}
@@ -398,13 +457,12 @@ func TestClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pid := p.PID()
+	pid := subprocess.PID(p)
 	if err := p.Close(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	gone(t, pid)
 	_, err = configure(t, p, "")
-	wantError(t, err, sdk.FuncConfigure)
 	if !errors.Is(err, subprocess.ErrClosed) {
 		t.Errorf("a call after Close: %v", err)
 	}
@@ -470,7 +528,7 @@ func TestHelper(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.Stdout.WriteString(strconv.Itoa(p.PID()) + "\n")
+	os.Stdout.WriteString(strconv.Itoa(subprocess.PID(p)) + "\n")
 	if mode == "panic" {
 		defer subprocess.KillAll()
 		panic("the host panics")
@@ -490,11 +548,14 @@ func TestProtoFollowsTheContract(t *testing.T) {
 		inFile = append(inFile, strings.ToLower(string(m[1])))
 	}
 	var generated []string
-	methods := pb.File_idplug_proto.Services().ByName("Provider").Methods()
+	methods := wire.File_idplug_proto.Services().ByName("Provider").Methods()
 	for i := range methods.Len() {
 		generated = append(generated, strings.ToLower(string(methods.Get(i).Name())))
 	}
-	want := []string{string(sdk.FuncDescribe), string(sdk.FuncConfigure), string(sdk.FuncPrepare), string(sdk.FuncInterpret), string(sdk.FuncIdentity)}
+	var want []string
+	for _, fn := range wire.Functions {
+		want = append(want, string(fn))
+	}
 	if !slices.Equal(inFile, want) {
 		t.Errorf("wit/idplug.proto declares %v, want one method per function of the contract: %v", inFile, want)
 	}

@@ -60,8 +60,10 @@ const (
 	// 8 MiB: the contract's documents are small.
 	DefaultMemoryLimit = 64 << 20
 	// DefaultStartTimeout bounds instantiating a module and asking its
-	// contract version when Load checks it, after compilation.
-	DefaultStartTimeout = 2 * time.Second
+	// contract version when Load checks it, after compilation: as for a
+	// subprocess plugin's start, it only stops a module whose initialisation
+	// never ends, and leaves room for a loaded machine.
+	DefaultStartTimeout = 10 * time.Second
 )
 
 // Options configure a Runtime. The zero value is ready to use.
@@ -253,7 +255,7 @@ func checkSignature(defs map[string]api.FunctionDefinition, name string, params,
 }
 
 func notPlugin(export string) error {
-	return fmt.Errorf("not an idplug plugin: missing export %s; build it with the idplug SDK (sdk.Register in an init function, GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared) or see wit/README.md", export)
+	return fmt.Errorf("not an idplug plugin: missing export %s; build it with the idplug SDK (sdk.Register in an init function, a main that calls serve.Main, GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared) or see wit/README.md", export)
 }
 
 func signature(params, results []api.ValueType) string {

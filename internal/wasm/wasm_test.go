@@ -3,6 +3,7 @@ package wasm
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -16,14 +17,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idplug/idplug/internal/plugin"
+	"github.com/idplug/idplug/internal/wire"
 	"github.com/idplug/idplug/sdk"
 )
 
 // plugins are the test modules TestMain builds, by name: the real oidc
 // provider and the fixtures of testdata/.
 var plugins = map[string]string{
-	"oidc":       "github.com/idplug/idplug/plugins/oidc",
+	"oidc":       "github.com/idplug/idplug/plugins/oidc/cmd",
 	"misbehave":  "./testdata/misbehave",
 	"badversion": "./testdata/badversion",
 	"badptr":     "./testdata/badptr",
@@ -187,43 +188,72 @@ func load(t testing.TB, r *Runtime, name string) *Module {
 	return m
 }
 
-func newPlugin(t testing.TB, m *Module) *plugin.Plugin {
-	t.Helper()
-	p, err := plugin.New(context.Background(), m.name, "test", m)
+// call runs fn over the document in on m and decodes the OK value of the
+// result envelope into out, as internal/plugin does: a failure the plugin
+// reported is an error, its first line only.
+func call(ctx context.Context, m *Module, fn wire.Function, in, out any) error {
+	b, err := json.Marshal(in)
 	if err != nil {
+		return err
+	}
+	return m.Call(ctx, fn, b, func(envelope []byte) error {
+		ok, _, err := wire.Decode(envelope)
+		if err != nil {
+			return err
+		}
+		return json.Unmarshal(ok, out)
+	})
+}
+
+// describe calls describe on m.
+func describe(t testing.TB, m *Module) sdk.PluginInfo {
+	t.Helper()
+	var info sdk.PluginInfo
+	if err := call(context.Background(), m, wire.FuncDescribe, struct{}{}, &info); err != nil {
 		t.Fatal(err)
 	}
-	return p
+	return info
+}
+
+// identity calls identity on m.
+func identity(ctx context.Context, m *Module, idToken, userinfo sdk.Claims) (sdk.Identity, error) {
+	var id sdk.Identity
+	err := call(ctx, m, wire.FuncIdentity, wire.IdentityInput{IDTokenClaims: idToken, Userinfo: userinfo, Settings: map[string]string{}}, &id)
+	return id, err
+}
+
+// configureIssuer calls the oidc provider's configure on m with issuer.
+func configureIssuer(ctx context.Context, m *Module, issuer string) (wire.ConfigureOutput, error) {
+	var out wire.ConfigureOutput
+	err := call(ctx, m, wire.FuncConfigure, wire.ConfigureInput{Settings: map[string]string{"issuer": issuer}, Client: sdk.Client{ClientID: "cli", Scopes: []string{}}}, &out)
+	return out, err
 }
 
 func TestOIDC(t *testing.T) {
 	r, _ := newRuntime(t, Options{})
 	m := load(t, r, "oidc")
-	p := newPlugin(t, m)
 	ctx := context.Background()
 
-	if info := p.Info(); info.Name != "oidc" || info.ContractVersion != sdk.ContractVersion || len(info.Settings) != 1 {
+	if info := describe(t, m); info.Name != "oidc" || info.ContractVersion != sdk.ContractVersion || len(info.Settings) != 1 {
 		t.Errorf("describe = %+v", info)
 	}
-	spec, cerrs, err := p.Configure(ctx, map[string]string{"issuer": "https://idp.example.com/"}, sdk.Client{ClientID: "cli"})
-	if err != nil || cerrs != nil {
-		t.Fatalf("configure: %v %v", cerrs, err)
+	out, err := configureIssuer(ctx, m, "https://idp.example.com/")
+	if err != nil || out.Err != nil || out.OK == nil {
+		t.Fatalf("configure: %+v %v", out, err)
 	}
+	spec := out.OK
 	want := sdk.ProviderSpec{
 		Issuer:        "https://idp.example.com/",
 		DiscoveryURL:  "https://idp.example.com/.well-known/openid-configuration",
-		AuthStyle:     sdk.AuthNone,
 		DefaultScopes: []string{"openid", "profile", "email", "offline_access"},
 		ExtraParams:   []sdk.Param{},
 	}
 	if fmt.Sprint(*spec) != fmt.Sprint(want) {
 		t.Errorf("configure = %+v, want %+v", *spec, want)
 	}
-	_, cerrs, err = p.Configure(ctx, map[string]string{}, sdk.Client{ClientID: "cli"})
-	if err != nil || len(cerrs) != 1 || cerrs[0].Setting != "issuer" {
-		t.Errorf("configure without issuer = %v, %v", cerrs, err)
-	}
-	id, err := p.Identity(ctx, sdk.Claims{"sub": "u1", "email": "u1@example.com"}, nil)
+	// The host checks the settings oidc declares, so oidc reports no
+	// configuration errors; TestSandbox sees them cross.
+	id, err := identity(ctx, m, sdk.Claims{"sub": "u1", "email": "u1@example.com"}, sdk.Claims{})
 	if err != nil || id.Subject != "u1" || id.Username != "u1@example.com" {
 		t.Errorf("identity = %+v, %v", id, err)
 	}
@@ -234,36 +264,44 @@ func TestOIDC(t *testing.T) {
 }
 
 // configure calls the misbehave fixture's configure with do.
-func configure(ctx context.Context, m *Module, do string) ([]byte, error) {
-	return m.Call(ctx, sdk.FuncConfigure, fmt.Appendf(nil, `{"settings":{"do":%q},"client":{"client_id":"cli","scopes":[]}}`, do))
+func configure(ctx context.Context, m *Module, do string) error {
+	var out wire.ConfigureOutput
+	return call(ctx, m, wire.FuncConfigure, wire.ConfigureInput{Settings: map[string]string{"do": do}, Client: sdk.Client{ClientID: "cli", Scopes: []string{}}}, &out)
 }
 
+// TestFaults checks what the transport makes of each way a plugin can fail,
+// and that it discards the instance that failed. How the host words the
+// failure for the user, naming the plugin, is checked through a
+// plugin.Loader in loader_test.go.
 func TestFaults(t *testing.T) {
-	r, logs := newRuntime(t, Options{CallTimeout: time.Second, MaxInstances: 1})
+	r, logs := newRuntime(t, Options{MaxInstances: 1})
 	m := load(t, r, "misbehave")
 	for _, tc := range []struct {
 		do, want string
 		is       error
 	}{
-		{do: "panic", want: `plugin "misbehave": configure: panic in configure: boom`}, // the stack trace goes to the debug log
-		{do: "trap", want: `plugin "misbehave": configure: crashed: wasm error: out of bounds memory access`},
-		{do: "exit", want: `plugin "misbehave": configure: exited with code 3`},
-		{do: "exit0", want: `plugin "misbehave": configure: exited with code 0`},
+		// An error envelope, which keep refuses; the stack trace is on the
+		// lines wire.Decode leaves out.
+		{do: "panic", want: `panic in configure: boom`},
+		{do: "trap", want: `crashed: wasm error: out of bounds memory access`},
+		{do: "exit", want: `exited with code 3`},
+		{do: "exit0", want: `exited with code 0`},
 		// The fake clock lets time pass at each reading, so a sleep spins
-		// instead of waiting; the deadline stops it.
-		{do: "sleep", want: `plugin "misbehave": configure: exceeded the 1s call deadline; the plugin was stopped`, is: context.DeadlineExceeded},
-		{do: "loop", want: `plugin "misbehave": configure: exceeded the 1s call deadline; the plugin was stopped`, is: context.DeadlineExceeded},
-		{do: "alloc", want: `plugin "misbehave": configure: ran out of memory under the 64 MiB ceiling: runtime: out of memory: cannot allocate 1073741824-byte block`},
+		// instead of waiting; the caller's deadline stops it.
+		{do: "sleep", want: `stopped (context deadline exceeded)`, is: context.DeadlineExceeded},
+		{do: "loop", want: `stopped (context deadline exceeded)`, is: context.DeadlineExceeded},
+		{do: "alloc", want: `ran out of memory under the 64 MiB ceiling: runtime: out of memory: cannot allocate 1073741824-byte block`},
 	} {
 		t.Run(tc.do, func(t *testing.T) {
 			ctx := context.Background()
-			if _, err := configure(ctx, m, "nothing"); err != nil { // ensures an idle instance
+			if err := configure(ctx, m, "nothing"); err != nil { // ensures an idle instance
 				t.Fatal(err)
 			}
 			in := m.idle[0]
-			_, err := configure(ctx, m, tc.do)
-			var pe *plugin.Error
-			if !errors.As(err, &pe) || pe.Plugin != "misbehave" || !strings.HasPrefix(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+			cctx, cancel := context.WithTimeout(ctx, 250*time.Millisecond)
+			defer cancel()
+			err := configure(cctx, m, tc.do)
+			if err == nil || !strings.HasPrefix(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
 				t.Fatalf("error = %v, want %s…", err, tc.want)
 			}
 			if tc.is != nil && !errors.Is(err, tc.is) {
@@ -272,7 +310,7 @@ func TestFaults(t *testing.T) {
 			if !in.mod.IsClosed() || len(m.idle) != 0 {
 				t.Errorf("the failed instance was not discarded")
 			}
-			if _, err := configure(ctx, m, "nothing"); err != nil {
+			if err := configure(ctx, m, "nothing"); err != nil {
 				t.Errorf("the next call: %v", err)
 			}
 		})
@@ -287,11 +325,11 @@ func TestCancel(t *testing.T) {
 	m := load(t, r, "misbehave")
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(50*time.Millisecond, cancel)
-	_, err := configure(ctx, m, "loop")
-	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "abandoned") {
+	err := configure(ctx, m, "loop")
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "stopped") {
 		t.Errorf("error = %v, want the cancellation", err)
 	}
-	if _, err := configure(context.Background(), m, "nothing"); err != nil {
+	if err := configure(context.Background(), m, "nothing"); err != nil {
 		t.Errorf("the next call: %v", err)
 	}
 }
@@ -299,13 +337,12 @@ func TestCancel(t *testing.T) {
 func TestSandbox(t *testing.T) {
 	r, _ := newRuntime(t, Options{})
 	m := load(t, r, "misbehave")
-	p := newPlugin(t, m)
-	_, cerrs, err := p.Configure(context.Background(), map[string]string{"do": "sandbox"}, sdk.Client{})
-	if err != nil {
+	var out wire.ConfigureOutput
+	if err := call(context.Background(), m, wire.FuncConfigure, wire.ConfigureInput{Settings: map[string]string{"do": "sandbox"}}, &out); err != nil {
 		t.Fatal(err)
 	}
 	saw := map[string]string{}
-	for _, e := range cerrs {
+	for _, e := range out.Err {
 		saw[e.Setting] = e.Message
 	}
 	t.Logf("the plugin saw %q", saw)
@@ -323,7 +360,7 @@ func TestSandbox(t *testing.T) {
 func TestLogging(t *testing.T) {
 	r, logs := newRuntime(t, Options{})
 	m := load(t, r, "misbehave")
-	if _, err := configure(context.Background(), m, "log"); err != nil {
+	if err := configure(context.Background(), m, "log"); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
@@ -345,7 +382,7 @@ func TestLogFlood(t *testing.T) {
 	ctx := context.Background()
 	for _, do := range []string{"flood", "biglong"} {
 		before := len(logs.String())
-		if _, err := configure(ctx, m, do); err != nil {
+		if err := configure(ctx, m, do); err != nil {
 			t.Fatal(err)
 		}
 		logged := logs.String()[before:]
@@ -361,7 +398,7 @@ func TestLogFlood(t *testing.T) {
 			t.Errorf("%s: no record says that output was dropped", do)
 		}
 	}
-	if _, err := configure(ctx, m, "log"); err != nil {
+	if err := configure(ctx, m, "log"); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(logs.String(), "hello through idplug.log 42") {
@@ -386,27 +423,31 @@ var versionOnly = []byte("\x00asm\x01\x00\x00\x00" +
 	"\x07\x1b\x01\x17idplug_contract_version\x00\x00" +
 	"\x0a\x06\x01\x04\x00\x41\x01\x0b") // i32.const 1
 
+// loadErrors are modules Load refuses, and the start of its error. The
+// Loader's tests (loader_test.go) check that the host names the plugin.
+var loadErrors = []struct {
+	name string
+	wasm func() []byte
+	want string
+}{
+	{"garbage", func() []byte { return []byte("#!/bin/sh\n") }, `not a valid WebAssembly module`},
+	{"empty", func() []byte { return []byte("\x00asm\x01\x00\x00\x00") }, `not an idplug plugin: missing export idplug_contract_version; build it with the idplug SDK`},
+	{"foreign", func() []byte { return importsEnvFoo }, `imports env.foo: a plugin may import only wasi_snapshot_preview1 and idplug.log`},
+	{"partial", func() []byte { return versionOnly }, `not an idplug plugin: missing export idplug_alloc; build it with the idplug SDK`},
+	{"badversion", func() []byte { return modules["badversion"] }, `speaks contract version 2: this idplug speaks contract version 1; install a build of the plugin for contract 1`},
+}
+
 func TestLoadErrors(t *testing.T) {
 	r, _ := newRuntime(t, Options{})
-	for _, tc := range []struct {
-		name string
-		wasm []byte
-		want string
-		is   error
-	}{
-		{"garbage", []byte("#!/bin/sh\n"), `plugin "garbage": not a valid WebAssembly module`, nil},
-		{"empty", []byte("\x00asm\x01\x00\x00\x00"), `plugin "empty": not an idplug plugin: missing export idplug_contract_version; build it with the idplug SDK`, nil},
-		{"foreign", importsEnvFoo, `plugin "foreign": imports env.foo: a plugin may import only wasi_snapshot_preview1 and idplug.log`, nil},
-		{"partial", versionOnly, `plugin "partial": not an idplug plugin: missing export idplug_alloc; build it with the idplug SDK`, nil},
-		{"badversion", modules["badversion"], `plugin "badversion": unsupported contract version 2: this idplug speaks contract version 1`, plugin.ErrContractVersion},
-	} {
+	for _, tc := range loadErrors {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := r.Load(context.Background(), tc.name, tc.wasm)
+			_, err := r.Load(context.Background(), tc.name, tc.wasm())
 			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
 				t.Fatalf("error = %v, want %s…", err, tc.want)
 			}
-			if tc.is != nil && !errors.Is(err, tc.is) {
-				t.Errorf("error %v is not %v", err, tc.is)
+			var ce *wire.ContractError
+			if isVersion := errors.As(err, &ce); isVersion != (tc.name == "badversion") || isVersion && ce.Version != "2" {
+				t.Errorf("error %v: *wire.ContractError %v, %+v", err, isVersion, ce)
 			}
 		})
 	}
@@ -415,16 +456,20 @@ func TestLoadErrors(t *testing.T) {
 func TestCallErrors(t *testing.T) {
 	r, _ := newRuntime(t, Options{})
 	m := load(t, r, "badptr")
-	_, err := m.Call(context.Background(), sdk.FuncDescribe, []byte("{}"))
-	if want := `plugin "badptr": describe: returned its result at 0xfffffff0+64, outside its`; err == nil || !strings.HasPrefix(err.Error(), want) {
+	keep := func([]byte) error {
+		t.Error("keep was handed a result that breaks the ABI")
+		return nil
+	}
+	err := m.Call(context.Background(), wire.FuncDescribe, []byte("{}"), keep)
+	if want := `returned its result at 0xfffffff0+64, outside its`; err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("error = %v, want %s…", err, want)
 	}
-	_, err = m.Call(context.Background(), sdk.FuncConfigure, []byte("{}"))
-	if want := `plugin "badptr": configure: returned a result of 5242880 bytes, more than the 4194304 bytes a result may have; the plugin was stopped`; err == nil || err.Error() != want {
+	err = m.Call(context.Background(), wire.FuncConfigure, []byte("{}"), keep)
+	if want := `returned a result of 5242880 bytes, more than the 4194304 bytes a result may have; the plugin was stopped`; err == nil || err.Error() != want {
 		t.Errorf("error = %v, want %s", err, want)
 	}
-	_, err = m.Call(context.Background(), "alloc", []byte("{}"))
-	if want := `plugin "badptr": alloc: not a function of the contract`; err == nil || err.Error() != want {
+	err = m.Call(context.Background(), "alloc", []byte("{}"), keep)
+	if want := `not a function of the contract`; err == nil || err.Error() != want {
 		t.Errorf("error = %v, want %s", err, want)
 	}
 }
@@ -443,24 +488,23 @@ func TestCompilationCache(t *testing.T) {
 		t.Fatalf("the compilation cache %s holds no files", cacheDir)
 	}
 	r, _ := newRuntime(t, Options{CacheDir: cacheDir})
-	newPlugin(t, load(t, r, "oidc"))
+	describe(t, load(t, r, "oidc"))
 }
 
 func TestConcurrentCalls(t *testing.T) {
 	r, _ := newRuntime(t, Options{MaxInstances: 4})
 	m := load(t, r, "oidc")
-	p := newPlugin(t, m)
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	for i := range 100 {
 		wg.Go(func() {
 			issuer := fmt.Sprintf("https://idp%d.example.com", i)
-			spec, _, err := p.Configure(ctx, map[string]string{"issuer": issuer}, sdk.Client{ClientID: "cli"})
-			if err != nil || spec.Issuer != issuer {
-				t.Errorf("configure %s = %+v, %v", issuer, spec, err)
+			out, err := configureIssuer(ctx, m, issuer)
+			if err != nil || out.OK == nil || out.OK.Issuer != issuer {
+				t.Errorf("configure %s = %+v, %v", issuer, out, err)
 			}
 			sub := fmt.Sprint("user", i)
-			id, err := p.Identity(ctx, sdk.Claims{"sub": sub}, sdk.Claims{"groups": []string{sub}})
+			id, err := identity(ctx, m, sdk.Claims{"sub": sub}, sdk.Claims{"groups": []string{sub}})
 			if err != nil || id.Subject != sub || !slices.Equal(id.Groups, []string{sub}) {
 				t.Errorf("identity %s = %+v, %v", sub, id, err)
 			}
@@ -479,8 +523,8 @@ func TestClose(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Go(func() {
-			_, err := m.Call(ctx, sdk.FuncDescribe, []byte("{}"))
-			if err != nil && !errors.Is(err, ErrClosed) {
+			err := call(ctx, m, wire.FuncDescribe, struct{}{}, &sdk.PluginInfo{})
+			if err != nil && !errors.Is(err, errClosed) {
 				t.Errorf("a call during Close: %v", err)
 			}
 		})
@@ -488,7 +532,7 @@ func TestClose(t *testing.T) {
 	wg.Go(func() { m.Close(ctx) })
 	wg.Go(func() { m.Close(ctx) })
 	wg.Wait()
-	if _, err := m.Call(ctx, sdk.FuncDescribe, []byte("{}")); !errors.Is(err, ErrClosed) {
+	if err := call(ctx, m, wire.FuncDescribe, struct{}{}, &sdk.PluginInfo{}); !errors.Is(err, errClosed) {
 		t.Errorf("a call after Close: %v", err)
 	}
 	if len(m.idle) != 0 {
@@ -527,11 +571,15 @@ func BenchmarkHookCall(b *testing.B) {
 	m := load(b, r, "oidc")
 	ctx := context.Background()
 	input := []byte(`{"id_token_claims":{"sub":"u1","email":"u1@example.com","groups":["a","b"]},"userinfo":{"name":"U One"}}`)
+	keep := func(envelope []byte) error {
+		_, _, err := wire.Decode(envelope)
+		return err
+	}
 	times := make([]time.Duration, 0, b.N)
 	b.ReportAllocs()
 	for b.Loop() {
 		start := time.Now()
-		if _, err := m.Call(ctx, sdk.FuncIdentity, input); err != nil {
+		if err := m.Call(ctx, wire.FuncIdentity, input, keep); err != nil {
 			b.Fatal(err)
 		}
 		times = append(times, time.Since(start))
@@ -562,7 +610,7 @@ func BenchmarkLoadWarm(b *testing.B) {
 	r.Close(context.Background())
 	for b.Loop() {
 		r, _ := newRuntime(b, Options{CacheDir: dir})
-		newPlugin(b, load(b, r, "oidc"))
+		describe(b, load(b, r, "oidc"))
 		r.Close(context.Background())
 	}
 }
@@ -586,13 +634,13 @@ func TestTablesCannotGrow(t *testing.T) {
 	_, err := r.Load(context.Background(), "grows", growsTable)
 	// The version call returns 1, so loading goes on to find idplug_alloc
 	// missing.
-	if want := `plugin "grows": not an idplug plugin: missing export idplug_alloc`; err == nil || !strings.HasPrefix(err.Error(), want) {
+	if want := `not an idplug plugin: missing export idplug_alloc`; err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("error = %v, want %s…: the table grew", err, want)
 	}
 
 	huge := bytes.Replace(growsTable, []byte("\x04\x04\x01\x70\x00\x00"), []byte("\x04\x07\x01\x70\x00\x80\x80\x80\x01"), 1) // min 2^21
 	_, err = r.Load(context.Background(), "huge", huge)
-	if want := `plugin "huge": its tables may hold 2097152 elements, more than the 1048576 a plugin may have`; err == nil || err.Error() != want {
+	if want := `its tables may hold 2097152 elements, more than the 1048576 a plugin may have`; err == nil || err.Error() != want {
 		t.Errorf("error = %v, want %s", err, want)
 	}
 

@@ -6,7 +6,7 @@
 //   - exits: complains on stderr and exits with code 3 before the handshake;
 //   - silent: never says anything;
 //   - badversion: serves contract version 2;
-//   - unregistered: calls sdk.Main without a registered provider;
+//   - unregistered: calls serve.Main without a registered provider;
 //   - anything else: serves a provider whose configure misbehaves as its
 //     "mode" setting says (crash, exit, hang, panic, log, env, bigout).
 package main
@@ -21,8 +21,9 @@ import (
 
 	goplugin "github.com/hashicorp/go-plugin"
 
-	"github.com/idplug/idplug/internal/subprocess/pb"
+	"github.com/idplug/idplug/internal/wire"
 	"github.com/idplug/idplug/sdk"
+	"github.com/idplug/idplug/sdk/serve"
 )
 
 func main() {
@@ -36,16 +37,20 @@ func main() {
 	case strings.HasPrefix(name, "silent"):
 		select {}
 	case strings.HasPrefix(name, "badversion"):
+		handshake := wire.Handshake()
+		handshake.ProtocolVersion = sdk.ContractVersion + 1
 		goplugin.Serve(&goplugin.ServeConfig{
-			HandshakeConfig: pb.Handshake(sdk.ContractVersion + 1),
-			Plugins:         goplugin.PluginSet{pb.Name: &pb.Plugin{Handle: func(string, []byte) []byte { return nil }}},
+			HandshakeConfig: handshake,
+			Plugins:         goplugin.PluginSet{wire.PluginName: &wire.GRPCPlugin{Handle: func(wire.Function, []byte) []byte { return nil }}},
 			GRPCServer:      goplugin.DefaultGRPCServer,
 		})
 	case strings.HasPrefix(name, "unregistered"):
-		sdk.Main()
+		serve.Main()
 	default:
+		// Registered here rather than in an init function, so that the
+		// unregistered mode has no provider.
 		sdk.Register(provider{})
-		sdk.Main()
+		serve.Main()
 	}
 }
 

@@ -3,7 +3,10 @@
 // return results outside its linear memory.
 package main
 
-import "unsafe"
+import (
+	"bytes"
+	"unsafe"
+)
 
 func main() {}
 
@@ -23,19 +26,18 @@ const outside = 0xfffffff0<<32 | 64
 //go:wasmexport idplug_describe
 func describe(uint32, uint32) uint64 { return outside }
 
-// big is a well-formed envelope larger than a result may be.
-var big = func() []byte {
-	b := make([]byte, 5<<20)
-	for i := range b {
-		b[i] = 'x'
-	}
-	copy(b, `{"ok":"`)
-	copy(b[len(b)-2:], `"}`)
-	return b
-}()
+// big is a well-formed envelope larger than a result may be, made by the
+// first configure: made at initialisation, it would slow down every
+// instantiation, and the load of this module under the race detector.
+var big []byte
 
 //go:wasmexport idplug_configure
 func configure(uint32, uint32) uint64 {
+	if big == nil {
+		big = bytes.Repeat([]byte("x"), 5<<20)
+		copy(big, `{"ok":"`)
+		copy(big[len(big)-2:], `"}`)
+	}
 	return uint64(uintptr(unsafe.Pointer(&big[0])))<<32 | uint64(len(big))
 }
 

@@ -12,11 +12,12 @@ import (
 	"unsafe"
 
 	"github.com/idplug/idplug/sdk"
+	"github.com/idplug/idplug/sdk/serve"
 )
 
 func init() { sdk.Register(provider{}) }
 
-func main() {}
+func main() { serve.Main() }
 
 type provider struct{}
 

@@ -1,5 +1,0 @@
-//go:build race
-
-package subprocess_test
-
-func init() { raceEnabled = true }
