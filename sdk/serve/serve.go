@@ -25,7 +25,6 @@ package serve
 import (
 	"fmt"
 
-	"github.com/idplug/idplug/internal/wire"
 	"github.com/idplug/idplug/sdk"
 )
 
@@ -36,13 +35,4 @@ func provider() (sdk.Provider, error) {
 		return nil, fmt.Errorf("a plugin program serves one provider, and %d are registered: link exactly one provider package, which calls sdk.Register from an init function", len(ps))
 	}
 	return ps[0], nil
-}
-
-// handle runs fn on the registered provider.
-func handle(fn wire.Function, input []byte) []byte {
-	p, err := provider()
-	if err != nil {
-		return []byte(fmt.Sprintf(`{"error":%q}`, err.Error()))
-	}
-	return wire.Handle(p, fn, input)
 }

@@ -3,6 +3,7 @@
 package serve
 
 import (
+	"fmt"
 	"unsafe"
 
 	"github.com/idplug/idplug/internal/wire"
@@ -69,3 +70,12 @@ func exportInterpret(ptr, size uint32) uint64 { return call(wire.FuncInterpret, 
 
 //go:wasmexport idplug_identity
 func exportIdentity(ptr, size uint32) uint64 { return call(wire.FuncIdentity, ptr, size) }
+
+// handle runs fn on the registered provider.
+func handle(fn wire.Function, input []byte) []byte {
+	p, err := provider()
+	if err != nil {
+		return []byte(fmt.Sprintf(`{"error":%q}`, err.Error()))
+	}
+	return wire.Handle(p, fn, input)
+}
