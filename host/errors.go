@@ -11,10 +11,13 @@ var (
 	// ErrNotLoggedIn means the profile has no usable tokens: run login.
 	ErrNotLoggedIn = errors.New("not logged in")
 	// ErrAccessDenied means the user or the identity provider refused.
-	ErrAccessDenied = engine.ErrDenied
+	ErrAccessDenied error = errDenied
 	// ErrExpired means the device code expired before the user approved.
-	ErrExpired = engine.ErrExpired
+	ErrExpired error = errExpired
 )
+
+// The engine's sentinels are the host's: its errors wrap them.
+var errDenied, errExpired = engine.ErrDenied, engine.ErrExpired
 
 // ConfigError is a problem with the configuration file or a profile's
 // settings; its message names the file, line and key and says what to fix.
