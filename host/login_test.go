@@ -42,16 +42,8 @@ func (c *countingStore) Load(ctx context.Context, k store.Key) (*store.Bundle, e
 // TestCachedReadsLoadOnce: Token, IDToken and Identity read (and decrypt)
 // the stored bundle once when it is valid.
 func TestCachedReadsLoadOnce(t *testing.T) {
-	idp := newFakeIdP(t)
-	h := openHost(t, idp)
-	s, err := h.Session("work")
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, s := loggedIn(t, newFakeIdP(t))
 	ctx := testContext(t)
-	if _, err := s.Login(ctx, LoginOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	c := &countingStore{Store: h.store}
 	h.store = c
 	for name, call := range map[string]func() error{

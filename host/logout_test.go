@@ -12,16 +12,8 @@ import (
 // TestLogoutAfterEdit: logout removes the bundle stored before the profile
 // was edited too, so that undoing the edit does not bring the session back.
 func TestLogoutAfterEdit(t *testing.T) {
-	idp := newFakeIdP(t)
-	h := openHost(t, idp)
-	s, err := h.Session("work")
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, _ := loggedIn(t, newFakeIdP(t))
 	ctx := testContext(t)
-	if _, err := s.Login(ctx, LoginOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	config := h.opts.configFile
 	before, err := os.ReadFile(config)
 	if err != nil {

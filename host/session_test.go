@@ -134,6 +134,20 @@ issuer = %q
 	return h
 }
 
+// loggedIn opens a host as openHost does and logs its profile "work" in.
+func loggedIn(t *testing.T, idp *fakeIdP, opts ...Option) (*Host, *Session) {
+	t.Helper()
+	h := openHost(t, idp, opts...)
+	s, err := h.Session("work")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Login(testContext(t), LoginOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return h, s
+}
+
 func testContext(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
@@ -144,15 +158,8 @@ func testContext(t *testing.T) context.Context {
 // (OpenID Connect Core 1.0 §12.2) is refused, and the stored login stays.
 func TestRefreshKeepsTheSubject(t *testing.T) {
 	idp := newFakeIdP(t)
-	h := openHost(t, idp, WithExpirySkew(time.Hour)) // every token is due for a refresh
-	s, err := h.Session("work")
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, s := loggedIn(t, idp, WithExpirySkew(time.Hour)) // every token is due for a refresh
 	ctx := testContext(t)
-	if _, err := s.Login(ctx, LoginOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := s.Token(ctx); err != nil {
 		t.Fatalf("a refresh with the same subject: %v", err)
 	}
