@@ -134,7 +134,7 @@ func settingList(info sdk.PluginInfo) string {
 // settingText checks a TOML value against its declared type and returns its
 // text form, unchanged: a url must be absolute, https or http on a loopback
 // host, without query or fragment (sdk.CheckURL's rule), and reaches the
-// plugin as written.
+// plugin as written. No message quotes the value of a secret setting.
 func settingText(spec sdk.SettingSpec, v any) (string, error) {
 	switch spec.Type {
 	case sdk.SettingBool:
@@ -153,6 +153,9 @@ func settingText(spec sdk.SettingSpec, v any) (string, error) {
 			return "", fmt.Errorf("must be a URL in quotes, not %s", describe(v))
 		}
 		if _, cerr := sdk.CheckURL("", str); cerr != nil {
+			if spec.Secret { // the message may quote the value
+				return "", errors.New("must be an absolute https URL (http:// only for loopback hosts), without query or fragment; the value is secret, so it is not shown")
+			}
 			return "", errors.New(cerr.Message)
 		}
 		return str, nil

@@ -98,6 +98,7 @@ func (acme) Describe() sdk.PluginInfo {
 	return sdk.PluginInfo{Name: "acme", Version: "0.1.0", Summary: "Acme ID", Settings: []sdk.SettingSpec{
 		{Name: "tenant", Type: sdk.SettingString, Required: true, Help: "your Acme tenant"},
 		{Name: "api", Type: sdk.SettingURL, Help: "the API the tokens are for"},
+		{Name: "hook", Type: sdk.SettingURL, Secret: true, Help: "a webhook URL with a key in it"},
 	}}
 }
 
@@ -120,6 +121,7 @@ func TestWithProvider(t *testing.T) {
 		{"tenant = \"t\"\napi = \"http://api.example.com\"", `profiles.a.settings.api: http:// is accepted only for loopback hosts`},
 		{"tenant = \"t\"\napi = \"api.example.com\"", `profiles.a.settings.api: must be an absolute https URL`},
 		{"tenant = \"t\"\napis = \"x\"", `provider "acme" has no setting "apis" (did you mean "api"?)`},
+		{"tenant = \"t\"\nhook = \"hooks.example.com/k3y-s3cret\"", `profiles.a.settings.hook: must be an absolute https URL`},
 	} {
 		h := embedded(t, t.TempDir(), WithDefaultConfig(profile(tc.settings)), WithProvider(acme{idp.URL}))
 		s, err := h.Session("a")
@@ -128,7 +130,7 @@ func TestWithProvider(t *testing.T) {
 		}
 		_, err = s.Login(testContext(t), LoginOptions{})
 		var ce *ConfigError
-		if !errors.As(err, &ce) || !strings.Contains(err.Error(), tc.want) {
+		if !errors.As(err, &ce) || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "k3y-s3cret") {
 			t.Errorf("settings %q: %v, want a *ConfigError containing %q", tc.settings, err, tc.want)
 		}
 	}
