@@ -134,13 +134,19 @@ func (s *Session) refresh(ctx context.Context) (*store.Bundle, error) {
 		return nil, err
 	}
 	tok, err := c.engine.Refresh(ctx, b.RefreshToken)
-	if err != nil {
-		var oe *engine.OAuthError
-		if errors.As(err, &oe) && oe.Code == engine.CodeInvalidGrant {
-			return nil, fmt.Errorf("%w: the identity provider no longer accepts the session of profile %q (%v); %s",
-				ErrNotLoggedIn, s.profile.Name, err, s.loginHint())
+	switch {
+	case errors.Is(err, engine.ErrRefreshRejected):
+		// The refresh token is dead: it is never presented again, and the
+		// rest of the bundle stays for status to show.
+		dead := *b
+		dead.RefreshToken = ""
+		if serr := s.h.store.Save(ctx, s.key, &dead); serr != nil {
+			err = errors.Join(err, serr)
 		}
-		return nil, err
+		return nil, fmt.Errorf("%w: the identity provider no longer accepts the session of profile %q (%v); %s",
+			ErrNotLoggedIn, s.profile.Name, err, s.loginHint())
+	case err != nil:
+		return nil, fmt.Errorf("refreshing the tokens of profile %q failed, and they are kept for the next try: %w", s.profile.Name, err)
 	}
 	nb, err := s.bundle(ctx, c, tok, b)
 	if err != nil {

@@ -30,6 +30,8 @@ type fakeIdP struct {
 	mu          sync.Mutex
 	loginSub    string // sub of the ID token of a login
 	refreshSub  string // sub of the ID token of a refresh; "" sends none
+	refuse      int    // with refuseBody, the answer to a refresh instead of tokens; 0 grants it
+	refuseBody  string
 	userinfoSub string
 	granted     chan struct{} // receives once per token response of a login
 	refreshes   int
@@ -62,6 +64,11 @@ func newFakeIdP(t *testing.T) *fakeIdP {
 		switch r.FormValue("grant_type") {
 		case "refresh_token":
 			idp.refreshes++
+			if idp.refuse != 0 {
+				w.WriteHeader(idp.refuse)
+				fmt.Fprint(w, idp.refuseBody)
+				return
+			}
 			tok["access_token"] = fmt.Sprintf("access-refreshed-%d", idp.refreshes)
 			tok["refresh_token"] = fmt.Sprintf("refresh-rotated-%d", idp.refreshes)
 			if idp.refreshSub != "" {

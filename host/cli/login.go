@@ -142,7 +142,7 @@ type (
 	verificationJSON struct {
 		Event                   string `json:"event"` // "verification"
 		VerificationURI         string `json:"verification_uri"`
-		VerificationURIComplete string `json:"verification_uri_complete"`
+		VerificationURIComplete string `json:"verification_uri_complete,omitempty"` // absent when the provider gave none
 		UserCode                string `json:"user_code"`
 		ExpiresIn               int64  `json:"expires_in"` // seconds; 0 when the provider gave no lifetime
 		Interval                int64  `json:"interval"`   // seconds between polls

@@ -13,10 +13,23 @@ import (
 	"github.com/idplug/idplug/sdk"
 )
 
+// ErrRefreshRejected is matched by the error of a refresh the provider
+// answered with a 4xx status other than 429: whatever its error code
+// (invalid_grant per RFC 6749 §5.2, but Dex answers an expired refresh token
+// with invalid_request), the refresh token is dead and the session is over.
+var ErrRefreshRejected = errors.New("the provider no longer accepts the refresh token")
+
+// rejected marks a refresh error as ErrRefreshRejected.
+type rejected struct{ error }
+
+func (r rejected) Unwrap() []error { return []error{r.error, ErrRefreshRejected} }
+
 // Refresh exchanges a refresh token for new tokens (RFC 6749 §6) at the
 // refresh endpoint, or the token endpoint when the spec names none. When the
 // provider does not rotate the refresh token, the returned token keeps
-// refreshToken. An invalid_grant means the session is over: log in again.
+// refreshToken. An error matching ErrRefreshRejected means the session is
+// over: log in again; other errors (5xx, 429, no answer) leave the refresh
+// token usable later.
 func (c *Client) Refresh(ctx context.Context, refreshToken string) (*oauth2.Token, error) {
 	const ex = sdk.ExchangeRefresh
 	if refreshToken == "" {
@@ -32,7 +45,11 @@ func (c *Client) Refresh(ctx context.Context, refreshToken string) (*oauth2.Toke
 	}
 	tok, err := parseToken(ex, resp, c.clock.Now())
 	if err != nil {
-		return nil, c.hide(err, refreshToken)
+		err = c.hide(err, refreshToken)
+		if resp.Status >= 400 && resp.Status < 500 && resp.Status != http.StatusTooManyRequests {
+			err = rejected{err}
+		}
+		return nil, err
 	}
 	if tok.RefreshToken == "" {
 		tok.RefreshToken = refreshToken
