@@ -8,6 +8,12 @@
 //
 // Errors map to the exit codes of ExitCode; messages go to stderr and say
 // what to do.
+//
+// Text that came from a plugin or an identity provider (a plugin's describe,
+// an identity, an error's message) is printed through internal/safetext, so
+// that it cannot drive the terminal: control characters, escape sequences
+// and bidirectional overrides are shown escaped, as Go writes them (\x1b,
+// \u202e). JSON output holds the exact values.
 package cli
 
 import (
@@ -24,6 +30,7 @@ import (
 
 	"github.com/idplug/idplug/host"
 	"github.com/idplug/idplug/internal/config"
+	"github.com/idplug/idplug/internal/safetext"
 )
 
 // Exit codes of the idplug commands.
@@ -238,17 +245,35 @@ func Main(ctx context.Context, root *cobra.Command, args []string) int {
 			fmt.Fprintf(w, "%s: interrupted\n", root.Name())
 			return ExitFailure
 		}
-		fmt.Fprintf(w, "%s: %v\n", root.Name(), err)
+		fmt.Fprintf(w, "%s: %s\n", root.Name(), message(err.Error()))
 		var hint hintError
 		var usage usageError
 		switch {
 		case errors.As(err, &hint):
-			fmt.Fprintln(w, hint.hint)
+			fmt.Fprintln(w, message(hint.hint))
 		case errors.As(err, &usage):
 			fmt.Fprintf(w, "Run '%s --help' for usage.\n", usage.command)
 		}
 	}
 	return ExitCode(err)
+}
+
+// message makes an error or hint text, which may quote a plugin or an
+// identity provider, safe to print: each of its lines is made safe with
+// safetext.Line, and every line after the first is indented, so that no
+// text inside an error can pass for a line of its own, such as a forged
+// "idplug: login succeeded". The lines of a message, such as the problems
+// of a configuration file one per line, stay lines.
+func message(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, line := range lines {
+		line = safetext.Line(line)
+		if i > 0 && line != "" {
+			line = "  " + line
+		}
+		lines[i] = line
+	}
+	return strings.Join(lines, "\n")
 }
 
 // ExitCode maps an error of the commands to its exit code.

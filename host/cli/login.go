@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/idplug/idplug/host"
+	"github.com/idplug/idplug/internal/safetext"
 )
 
 type loginOptions struct {
@@ -125,7 +126,7 @@ func runLogin(ctx context.Context, g *globals, o loginOptions) error {
 	if id.Email != "" && id.Email != who {
 		who += " (" + id.Email + ")"
 	}
-	fmt.Fprintf(g.io.ErrOut, "Logged in to profile %q as %s.\n", id.Profile, who)
+	fmt.Fprintf(g.io.ErrOut, "Logged in to profile %q as %s.\n", id.Profile, safetext.Line(who))
 	return nil
 }
 
@@ -194,19 +195,21 @@ func describePoll(ev host.PollEvent) string {
 	case host.PollSlowDown:
 		return fmt.Sprintf("The identity provider asked to poll more slowly; next check in %s.", time.Until(ev.Next).Round(time.Second))
 	case host.PollRetrying:
-		return fmt.Sprintf("The identity provider is not answering (%v); retrying in %s.", ev.Err, time.Until(ev.Next).Round(time.Second))
+		return fmt.Sprintf("The identity provider is not answering (%s); retrying in %s.",
+			safetext.Line(fmt.Sprint(ev.Err)), time.Until(ev.Next).Round(time.Second))
 	}
 	return string(ev.Kind)
 }
 
 func showCode(w io.Writer, da host.DeviceCode, qr bool, profile string) {
-	fmt.Fprintf(w, "To sign in to profile %q, open this page on any device:\n\n    %s\n\nand enter the code:\n\n    %s\n\n", profile, da.VerificationURI, da.UserCode)
+	fmt.Fprintf(w, "To sign in to profile %q, open this page on any device:\n\n    %s\n\nand enter the code:\n\n    %s\n\n",
+		profile, safetext.Line(da.VerificationURI), safetext.Line(da.UserCode))
 	if da.VerificationURIComplete != "" {
-		fmt.Fprintf(w, "Or open this link, which carries the code:\n    %s\n\n", da.VerificationURIComplete)
+		fmt.Fprintf(w, "Or open this link, which carries the code:\n    %s\n\n", safetext.Line(da.VerificationURIComplete))
 	}
 	if qr {
 		if err := writeQR(w, verificationURL(da)); err != nil {
-			fmt.Fprintf(w, "(cannot draw a QR code: %v)\n", err)
+			fmt.Fprintf(w, "(cannot draw a QR code: %s)\n", safetext.Line(err.Error()))
 		}
 	}
 }
@@ -243,7 +246,7 @@ func (g *globals) openBrowser(url string) {
 		open = systemBrowser
 	}
 	if err := open(url); err != nil {
-		fmt.Fprintf(g.io.ErrOut, "(could not open a browser: %v)\n", err)
+		fmt.Fprintf(g.io.ErrOut, "(could not open a browser: %s)\n", safetext.Line(err.Error()))
 	}
 }
 
@@ -275,9 +278,11 @@ func hasDisplay() bool {
 	return true
 }
 
+// writeJSON writes v as one line of JSON, with the characters that could
+// drive a terminal escaped (safetext.JSON): the values stay exact.
 func writeJSON(w io.Writer, v any) {
 	b, _ := json.Marshal(v)
-	fmt.Fprintf(w, "%s\n", b)
+	fmt.Fprintf(w, "%s\n", safetext.JSON(b))
 }
 
 // countdown shows the code's remaining validity on a terminal line, once a

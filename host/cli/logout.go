@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/idplug/idplug/internal/safetext"
 )
 
 func newLogoutCmd(g *globals) *cobra.Command {
@@ -38,7 +40,8 @@ func runLogout(ctx context.Context, g *globals) error {
 	case res.Revoked:
 		fmt.Fprintf(w, "Logged out of profile %q: tokens revoked at the identity provider and deleted.\n", s.Profile())
 	default:
-		fmt.Fprintf(w, "Logged out of profile %q: tokens deleted, but not revoked at the identity provider: %v\n", s.Profile(), res.RevokeErr)
+		fmt.Fprintf(w, "Logged out of profile %q: tokens deleted, but not revoked at the identity provider: %s\n",
+			s.Profile(), safetext.Line(fmt.Sprint(res.RevokeErr)))
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/idplug/idplug/internal/safetext"
 	"github.com/idplug/idplug/sdk"
 )
 
@@ -87,7 +88,8 @@ func runPluginsList(ctx context.Context, g *globals, asJSON bool) error {
 		if r.Error != "" {
 			summary = "error: " + r.Error
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", r.Name, r.Version, r.ContractVersion, r.Source, summary)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", safetext.Line(r.Name), safetext.Line(r.Version), r.ContractVersion,
+			safetext.Line(r.Source), safetext.Line(summary))
 	}
 	return tw.Flush()
 }
@@ -111,11 +113,11 @@ func runPluginsInfo(ctx context.Context, g *globals, name string, asJSON bool) e
 		return nil
 	}
 	w := g.io.Out
-	fmt.Fprintf(w, "%s %s — %s\n", info.Name, info.Version, info.Summary)
-	fmt.Fprintf(w, "source: %s\ncontract version: %d\n", source, info.ContractVersion)
+	fmt.Fprintf(w, "%s %s — %s\n", safetext.Line(info.Name), safetext.Line(info.Version), safetext.Line(info.Summary))
+	fmt.Fprintf(w, "source: %s\ncontract version: %d\n", safetext.Line(source), info.ContractVersion)
 	hooks := make([]string, len(info.Hooks))
 	for i, h := range info.Hooks {
-		hooks[i] = string(h)
+		hooks[i] = safetext.Line(string(h))
 	}
 	if len(hooks) == 0 {
 		hooks = []string{"none"}
@@ -133,7 +135,8 @@ func runPluginsInfo(ctx context.Context, g *globals, name string, asJSON bool) e
 		if s.Default != "" {
 			flags = append(flags, "default "+s.Default)
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", s.Name, s.Type, strings.Join(flags, ", "), s.Help)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", safetext.Line(s.Name), safetext.Line(string(s.Type)),
+			safetext.Line(strings.Join(flags, ", ")), safetext.Line(s.Help))
 	}
 	return tw.Flush()
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/idplug/idplug/internal/safetext"
 )
 
 func newStatusCmd(g *globals) *cobra.Command {
@@ -58,7 +60,8 @@ func runStatus(ctx context.Context, g *globals, asJSON bool) error {
 		if r.ExpiresAt != nil {
 			expires = r.ExpiresAt.Local().Format(time.DateTime)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", name, r.Provider, state, expires, r.Backend)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n",
+			safetext.Line(name), safetext.Line(r.Provider), safetext.Line(state), expires, safetext.Line(r.Backend))
 	}
 	return tw.Flush()
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/idplug/idplug/internal/safetext"
 )
 
 type tokenOptions struct {
@@ -60,10 +62,13 @@ func runToken(ctx context.Context, g *globals, o tokenOptions) error {
 		writeJSON(g.io.Out, v)
 		return nil
 	}
+	// Tokens are visible ASCII (RFC 6749 §A.12; an ID token is a JWT), which
+	// safetext.Line leaves as it is: it only defuses a token that is not,
+	// and so could not be sent anyway, before it reaches a terminal.
 	if o.idToken {
-		fmt.Fprintln(g.io.Out, idToken)
+		fmt.Fprintln(g.io.Out, safetext.Line(idToken))
 		return nil
 	}
-	fmt.Fprintln(g.io.Out, tok.AccessToken)
+	fmt.Fprintln(g.io.Out, safetext.Line(tok.AccessToken))
 	return nil
 }

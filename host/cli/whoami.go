@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/idplug/idplug/internal/safetext"
 )
 
 func newWhoamiCmd(g *globals) *cobra.Command {
@@ -46,7 +48,7 @@ func runWhoami(ctx context.Context, g *globals, asJSON bool) error {
 	tw := tabwriter.NewWriter(g.io.Out, 0, 4, 2, ' ', 0)
 	row := func(k, v string) {
 		if v != "" {
-			fmt.Fprintf(tw, "%s:\t%s\n", k, v)
+			fmt.Fprintf(tw, "%s:\t%s\n", k, safetext.Line(v))
 		}
 	}
 	row("username", id.Username)
