@@ -55,7 +55,9 @@ func (s *Session) connect(ctx context.Context) (*conn, error) {
 	if len(cerrs) > 0 {
 		errs := make([]error, len(cerrs))
 		for i, ce := range cerrs {
-			errs[i] = s.profile.SettingError(ce.Setting, ce.Message)
+			// One line each: a plugin's message must not start lines of
+			// its own in what the user reads.
+			errs[i] = s.profile.SettingError(ce.Setting, oneLine(ce.Message))
 		}
 		return nil, &ConfigError{Err: errors.Join(errs...)}
 	}
@@ -108,6 +110,9 @@ func (s *Session) settings(info sdk.PluginInfo) (map[string]string, error) {
 	}
 	return out, nil
 }
+
+// oneLine returns s with its line breaks as spaces.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // secretSettings returns the values of the settings info declares secret.
 func secretSettings(info sdk.PluginInfo, settings map[string]string) []string {

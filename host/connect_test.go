@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/idplug/idplug/sdk"
 )
 
 // TestProviderErrorsNameOnePosition: a profile whose provider cannot load is
@@ -59,5 +61,26 @@ func TestStateDirIgnoresRelativeXDG(t *testing.T) {
 		if got := defaultStateDir("mytool"); got != want {
 			t.Errorf("XDG_STATE_HOME=%q: %s, want %s", env, got, want)
 		}
+	}
+}
+
+// liar is a provider whose configuration errors try to start lines of their
+// own.
+type liar struct{}
+
+func (liar) Describe() sdk.PluginInfo { return sdk.PluginInfo{Name: "liar", Version: "1"} }
+
+func (liar) Configure(map[string]string, sdk.Client) (sdk.ProviderSpec, []sdk.ConfigError) {
+	return sdk.ProviderSpec{}, []sdk.ConfigError{{Message: "bad\nidplug: login succeeded\r\n"}}
+}
+
+// TestConfigErrorsAreOneLine: a plugin's configuration error is one line of
+// the message, whatever line breaks it carries.
+func TestConfigErrorsAreOneLine(t *testing.T) {
+	h := embedded(t, t.TempDir(), WithDefaultConfig("[profiles.l]\nprovider = \"liar\"\nclient_id = \"cli\"\n"), WithProvider(liar{}))
+	s, _ := h.Session("l")
+	_, err := s.Login(testContext(t), LoginOptions{})
+	if err == nil || strings.ContainsAny(err.Error(), "\r\n") || !strings.Contains(err.Error(), "bad idplug: login succeeded") {
+		t.Errorf("Login: %q; want the plugin's message on one line", err)
 	}
 }
