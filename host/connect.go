@@ -43,7 +43,7 @@ func (s *Session) connect(ctx context.Context) (*conn, error) {
 		}
 		return nil, err
 	}
-	settings, err := s.settings(p.Info())
+	settings, err := s.settings(p.Name(), p.Info())
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +75,7 @@ func (s *Session) connect(ctx context.Context) (*conn, error) {
 // settings checks the profile's [settings] against what the plugin declares
 // and returns their text forms, defaults applied. Errors name file, line and
 // key.
-func (s *Session) settings(info sdk.PluginInfo) (map[string]string, error) {
+func (s *Session) settings(provider string, info sdk.PluginInfo) (map[string]string, error) {
 	declared := map[string]sdk.SettingSpec{}
 	var errs []error
 	out := map[string]string{}
@@ -86,7 +86,7 @@ func (s *Session) settings(info sdk.PluginInfo) (map[string]string, error) {
 		case ok:
 			text, err := settingText(spec, v.Raw)
 			if err == nil && spec.Required && text == "" {
-				err = fmt.Errorf("provider %q requires this setting (%s); it cannot be empty", info.Name, spec.Help)
+				err = fmt.Errorf("provider %q requires this setting (%s); it cannot be empty", provider, spec.Help)
 			}
 			if err != nil {
 				errs = append(errs, s.profile.SettingError(spec.Name, err.Error()))
@@ -96,13 +96,13 @@ func (s *Session) settings(info sdk.PluginInfo) (map[string]string, error) {
 		case spec.Default != "":
 			out[spec.Name] = spec.Default
 		case spec.Required:
-			errs = append(errs, s.profile.SettingError(spec.Name, fmt.Sprintf("provider %q requires this setting (%s): add it under [profiles.%s.settings]", info.Name, spec.Help, s.profile.Name)))
+			errs = append(errs, s.profile.SettingError(spec.Name, fmt.Sprintf("provider %q requires this setting (%s): add it under [profiles.%s.settings]", provider, spec.Help, s.profile.Name)))
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(s.profile.Settings)) {
 		if _, ok := declared[name]; !ok {
 			errs = append(errs, s.profile.SettingError(name, fmt.Sprintf("provider %q has no setting %q%s; it accepts: %s (see `%s plugins info %s`)",
-				info.Name, name, config.Suggest(name, slices.Collect(maps.Keys(declared))), settingList(info), s.h.opts.commandPath(), info.Name)))
+				provider, name, config.Suggest(name, slices.Collect(maps.Keys(declared))), settingList(info), s.h.opts.commandPath(), provider)))
 		}
 	}
 	if len(errs) > 0 {
@@ -111,8 +111,11 @@ func (s *Session) settings(info sdk.PluginInfo) (map[string]string, error) {
 	return out, nil
 }
 
-// oneLine returns s with its line breaks as spaces.
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+// oneLine returns s with its line breaks as spaces; other control
+// characters are for the printing edge to escape.
+func oneLine(s string) string { return lineBreaks.Replace(s) }
+
+var lineBreaks = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ")
 
 // secretSettings returns the values of the settings info declares secret.
 func secretSettings(info sdk.PluginInfo, settings map[string]string) []string {

@@ -158,7 +158,7 @@ func TestWithWasmPlugin(t *testing.T) {
 		t.Fatalf("Login through the shipped module = %+v, %v", id, err)
 	}
 	plugins, err := h.Plugins(testContext(t), "shipped")
-	if err != nil || plugins[0].Source != "embedded" || plugins[0].Name != "oidc" {
+	if err != nil || plugins[0].Source != "embedded" || plugins[0].Name != "shipped" || plugins[0].Summary == "" {
 		t.Errorf("Plugins(shipped) = %+v, %v", plugins, err)
 	}
 }

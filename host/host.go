@@ -143,7 +143,9 @@ func (h *Host) Plugins(ctx context.Context, names ...string) ([]Plugin, error) {
 			out = append(out, Plugin{PluginInfo: sdk.PluginInfo{Name: name}, Source: source[name], Err: h.pluginError(err)})
 			continue
 		}
-		out = append(out, Plugin{PluginInfo: p.Info(), Source: source[name]})
+		info := p.Info()
+		info.Name = name // the configuration key: how profiles and `plugins info` find it
+		out = append(out, Plugin{PluginInfo: info, Source: source[name]})
 	}
 	return out, nil
 }

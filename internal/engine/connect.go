@@ -19,7 +19,9 @@ import (
 // Config is what Connect needs to reach one provider for one OAuth client.
 // Spec and Client are required; the rest have defaults.
 type Config struct {
-	// Provider is the provider plugin's name, which errors quote.
+	// Provider is the provider plugin's name in the configuration (its
+	// [plugins] key or built-in name, plugin.Plugin.Name, not the name its
+	// describe gives), which errors quote.
 	Provider string
 	// Spec is the provider spec as the plugin's configure returned it;
 	// Connect applies discovery.
@@ -95,8 +97,9 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 	if err := allowSpec(e, spec); err != nil {
 		return nil, fmt.Errorf("plugin %q returned an unusable endpoint: %w", cfg.Provider, err)
 	}
+	plugin := adapter{name: cfg.Provider, hooks: cfg.Hooks}
 	if spec.DiscoveryURL != "" {
-		d, err := discover(ctx, e.Client(), cfg.Hooks, spec.DiscoveryURL, spec.Issuer)
+		d, err := discover(ctx, e.Client(), plugin, spec.DiscoveryURL, spec.Issuer)
 		if err != nil {
 			return nil, err
 		}
@@ -114,7 +117,7 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 	c := &Client{
 		spec:    spec,
 		client:  client,
-		hooks:   cfg.Hooks,
+		plugin:  plugin,
 		secrets: cfg.Secrets,
 		hc:      e.Client(),
 		clock:   cmp.Or[Clock](cfg.Clock, realClock{}),

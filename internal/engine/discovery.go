@@ -32,11 +32,11 @@ type discoveryJSON struct {
 }
 
 // discover fetches the discovery document at discoveryURL through hc, with
-// hooks (which may be nil) on the discovery exchange. The document's issuer
+// the plugin's hooks on the discovery exchange. The document's issuer
 // must equal wantIssuer exactly (OpenID Connect Discovery 1.0 §4.3); an empty
 // wantIssuer means the URL that discoveryURL appends wellKnown to. The
 // endpoints are returned unchecked: Connect checks those it uses.
-func discover(ctx context.Context, hc *http.Client, hooks Hooks, discoveryURL, wantIssuer string) (discovery, error) {
+func discover(ctx context.Context, hc *http.Client, plugin adapter, discoveryURL, wantIssuer string) (discovery, error) {
 	const ex = sdk.ExchangeDiscovery
 	if wantIssuer == "" {
 		var ok bool
@@ -44,7 +44,7 @@ func discover(ctx context.Context, hc *http.Client, hooks Hooks, discoveryURL, w
 			return discovery{}, fmt.Errorf("discovery: %s does not end in %s, so the plugin must also return the issuer", discoveryURL, wellKnown)
 		}
 	}
-	resp, err := send(ctx, hc, hooks, ex, sdk.HTTPRequest{
+	resp, err := send(ctx, hc, plugin, ex, sdk.HTTPRequest{
 		Method:  http.MethodGet,
 		URL:     discoveryURL,
 		Headers: []sdk.Header{{Name: "Accept", Value: "application/json"}},

@@ -8,7 +8,10 @@
 // of the provider's endpoints. The engine builds every request, lets the
 // plugin rewrite it (Hooks.Prepare), sends it through the edge, lets the
 // plugin turn the answer into the RFC shape (Hooks.Interpret) and parses it
-// into golang.org/x/oauth2 types. Outcomes are decided on the OAuth "error"
+// into golang.org/x/oauth2 types. What the hooks return is checked: a
+// request prepare made unsendable, or an answer interpret made unusable,
+// fails with a *HookError naming the plugin and the hook, never blamed on
+// the provider. Outcomes are decided on the OAuth "error"
 // member of the JSON body, never on the HTTP status alone: Auth0, for one,
 // answers authorization_pending with 403.
 //
@@ -46,9 +49,12 @@ const maxBody = 1 << 20
 // Hooks are a provider plugin's optional wire adapters; *plugin.Plugin
 // satisfies Hooks and calls the plugin only when it declares the hook.
 type Hooks interface {
-	// Prepare may rewrite a request before it is sent.
+	// Prepare may rewrite a request before it is sent: its method, URL
+	// (to an https URL, or http on a loopback host, of an origin the
+	// provider's endpoints allow), headers and body.
 	Prepare(ctx context.Context, ex sdk.Exchange, req sdk.HTTPRequest) (sdk.HTTPRequest, error)
-	// Interpret may rewrite a response before it is parsed.
+	// Interpret may rewrite a response before it is parsed, into the
+	// RFC's shape of the exchange's answer.
 	Interpret(ctx context.Context, ex sdk.Exchange, resp sdk.HTTPResponse) (sdk.HTTPResponse, error)
 }
 
@@ -69,9 +75,9 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 type Client struct {
 	spec     sdk.ProviderSpec // resolved: discovery applied, AuthStyle decided
 	client   sdk.Client       // Scopes defaulted
-	hooks    Hooks
-	secrets  []string     // Config.Secrets
-	hc       *http.Client // the edge's
+	plugin   adapter          // Config.Provider and Config.Hooks
+	secrets  []string         // Config.Secrets
+	hc       *http.Client     // the edge's
 	clock    Clock
 	log      *slog.Logger
 	verifier *oidc.IDTokenVerifier // nil without Spec.Issuer and Spec.Endpoints.JWKS
@@ -99,8 +105,9 @@ const minSecret = 8
 // hide removes from err, which a provider's answer to a request carrying
 // secrets caused, every copy of those secrets and of the client's
 // credentials: some providers echo what they were sent in
-// error_description. It changes the *OAuthError or *netError inside err
-// in place, so err must not have been wrapped with %v or a message yet.
+// error_description, and a plugin's prepare may put them in a URL that an
+// error quotes. It changes the *OAuthError, *netError or *HookError inside
+// err in place, so err must not have been wrapped with %v or a message yet.
 func (c *Client) hide(err error, secrets ...string) error {
 	if err == nil {
 		return nil
@@ -134,6 +141,12 @@ func (c *Client) hide(err error, secrets ...string) error {
 	if errors.As(err, &ne) {
 		if msg := ne.err.Error(); r.Replace(msg) != msg {
 			ne.err = &hidden{msg: r.Replace(msg), err: ne.err}
+		}
+	}
+	var he *HookError // a request prepare rewrote may carry secrets in its URL
+	if errors.As(err, &he) {
+		if msg := he.Err.Error(); r.Replace(msg) != msg {
+			he.Err = &hidden{msg: r.Replace(msg), err: he.Err}
 		}
 	}
 	return err
@@ -179,7 +192,7 @@ func (c *Client) post(ctx context.Context, ex sdk.Exchange, endpoint string, for
 	case sdk.AuthNone:
 		form.Set("client_id", c.client.ClientID)
 	}
-	return send(ctx, c.hc, c.hooks, ex, sdk.HTTPRequest{
+	return send(ctx, c.hc, c.plugin, ex, sdk.HTTPRequest{
 		Method:  http.MethodPost,
 		URL:     endpoint,
 		Headers: headers,
@@ -195,22 +208,22 @@ func (c *Client) get(ctx context.Context, ex sdk.Exchange, endpoint string, head
 		return sdk.HTTPResponse{}, fmt.Errorf("%s endpoint is not a URL: %w", ex, err)
 	}
 	u.RawQuery = c.extra(ex, u.Query()).Encode()
-	return send(ctx, c.hc, c.hooks, ex, sdk.HTTPRequest{
+	return send(ctx, c.hc, c.plugin, ex, sdk.HTTPRequest{
 		Method:  http.MethodGet,
 		URL:     u.String(),
 		Headers: append(headers, sdk.Header{Name: "Accept", Value: "application/json"}),
 	})
 }
 
-// send passes req through hooks.Prepare, sends it, and passes the answer
-// through hooks.Interpret. An error is a failed plugin hook or a request that
-// got no answer; any answer, whatever its status, is returned for parsing.
-func send(ctx context.Context, hc *http.Client, hooks Hooks, ex sdk.Exchange, req sdk.HTTPRequest) (sdk.HTTPResponse, error) {
-	var err error
-	if hooks != nil {
-		if req, err = hooks.Prepare(ctx, ex, req); err != nil {
-			return sdk.HTTPResponse{}, err
-		}
+// send passes req through the plugin's prepare hook, sends it, and passes
+// the answer through the interpret hook. An error is a failed plugin hook, a
+// hook's output the engine cannot use (*HookError), or a request that got
+// no answer; any other answer, whatever its status, is returned for parsing.
+func send(ctx context.Context, hc *http.Client, a adapter, ex sdk.Exchange, req sdk.HTTPRequest) (sdk.HTTPResponse, error) {
+	orig := req.URL
+	req, err := a.prepare(ctx, ex, req)
+	if err != nil {
+		return sdk.HTTPResponse{}, err
 	}
 	var body io.Reader
 	if req.Body != "" {
@@ -231,6 +244,9 @@ func send(ctx context.Context, hc *http.Client, hooks Hooks, ex sdk.Exchange, re
 		if errors.As(err, &ue) {
 			ue.URL = edge.RedactURL(ue.URL)
 		}
+		if herr := a.refused(ex, orig, req, err); herr != nil {
+			return sdk.HTTPResponse{}, herr
+		}
 		return sdk.HTTPResponse{}, &netError{exchange: ex, err: err}
 	}
 	defer hresp.Body.Close()
@@ -244,8 +260,5 @@ func send(ctx context.Context, hc *http.Client, hooks Hooks, ex sdk.Exchange, re
 			resp.Headers = append(resp.Headers, sdk.Header{Name: name, Value: v})
 		}
 	}
-	if hooks != nil {
-		return hooks.Interpret(ctx, ex, resp)
-	}
-	return resp, nil
+	return a.interpret(ctx, ex, resp)
 }

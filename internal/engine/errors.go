@@ -157,12 +157,20 @@ type statusError struct {
 }
 
 func (e *statusError) Error() string {
+	msg := fmt.Sprintf("%s: the provider answered %s", e.exchange, e.answer())
 	if e.problem != "" {
-		return fmt.Sprintf("%s: the provider answered %d %s with %s; if this provider deviates from the RFC, its plugin should interpret the response",
-			e.exchange, e.status, http.StatusText(e.status), e.problem)
+		msg += "; if this provider deviates from the RFC, its plugin should interpret the response"
 	}
-	return fmt.Sprintf("%s: the provider answered %d %s without an OAuth error",
-		e.exchange, e.status, http.StatusText(e.status))
+	return msg
+}
+
+// answer describes the answer: "400 Bad Request without an OAuth error",
+// "200 OK with no access_token".
+func (e *statusError) answer() string {
+	if e.problem != "" {
+		return fmt.Sprintf("%d %s with %s", e.status, http.StatusText(e.status), e.problem)
+	}
+	return fmt.Sprintf("%d %s without an OAuth error", e.status, http.StatusText(e.status))
 }
 
 // netError is a request that got no answer.

@@ -83,6 +83,29 @@ func answerError(ex sdk.Exchange, resp sdk.HTTPResponse) error {
 	return nil
 }
 
+// usable returns the error the engine finds when it parses resp as the
+// answer to exchange ex, or nil: the parse each exchange's method (discover,
+// DeviceAuth, Poll, Refresh, Revoke, Userinfo) applies to its answer,
+// without their other checks (the discovery document's issuer). It decides
+// whether an answer interpret rewrote is usable, so it follows those
+// methods.
+func usable(ex sdk.Exchange, resp sdk.HTTPResponse) error {
+	var err error
+	switch ex {
+	case sdk.ExchangeDiscovery:
+		err = decode(ex, resp, &discoveryJSON{})
+	case sdk.ExchangeDeviceAuthorization:
+		_, err = parseDeviceAuth(resp, time.Time{})
+	case sdk.ExchangeTokenPoll, sdk.ExchangeRefresh:
+		_, err = parseToken(ex, resp, time.Time{})
+	case sdk.ExchangeRevocation:
+		err = answerError(ex, resp)
+	case sdk.ExchangeUserinfo:
+		err = decode(ex, resp, &map[string]any{})
+	}
+	return err
+}
+
 // bearerError finds the error attribute of a Bearer challenge (RFC 6750 §3);
 // compiled on first use, off the start-up path.
 var bearerError = sync.OnceValue(func() *regexp.Regexp {

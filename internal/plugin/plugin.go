@@ -72,9 +72,11 @@ func (e *Error) Error() string {
 // Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.Err }
 
-// newPlugin describes the plugin behind t and checks its contract version.
-// name is how the configuration calls it; source says where it came from.
-// On error, t is closed.
+// newPlugin describes the plugin behind t and checks its contract version
+// and what it declares (see checkInfo). name is how the configuration calls
+// it, and how every error names it: the name the plugin gives itself in
+// describe is only shown. source says where it came from. On error, t is
+// closed.
 func newPlugin(ctx context.Context, name, source string, t Transport, timeout time.Duration, log *slog.Logger) (*Plugin, error) {
 	p := &Plugin{name: name, source: source, t: t, timeout: timeout, log: log.With("plugin", name)}
 	if err := p.call(ctx, wire.FuncDescribe, struct{}{}, &p.info); err != nil {
@@ -85,16 +87,24 @@ func newPlugin(ctx context.Context, name, source string, t Transport, timeout ti
 		t.Close(ctx)
 		return nil, &Error{Plugin: name, Err: &wire.ContractError{Version: fmt.Sprint(p.info.ContractVersion)}}
 	}
+	if err := checkInfo(p.info); err != nil {
+		t.Close(ctx)
+		return nil, &Error{Plugin: name, Func: wire.FuncDescribe, Err: err}
+	}
 	return p, nil
 }
 
-// Name returns the plugin's name in the configuration.
+// Name returns the plugin's name in the configuration: the key of its
+// [plugins] entry, or the name a built-in provider or embedded module is
+// registered under. Messages name the plugin by it, never by Info().Name,
+// which the plugin chose for itself.
 func (p *Plugin) Name() string { return p.name }
 
 // Source says where the plugin was loaded from.
 func (p *Plugin) Source() string { return p.source }
 
-// Info returns what the plugin's describe said.
+// Info returns what the plugin's describe said, checked: known hooks and
+// setting types, each setting named once with a TOML bare key.
 func (p *Plugin) Info() sdk.PluginInfo { return p.info }
 
 // has reports whether the plugin declares hook h.
