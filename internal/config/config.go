@@ -58,6 +58,8 @@ type Profile struct {
 	ClientSecret Secret           // optional, for confidential clients
 	Scopes       []string         // nil when unset: the provider's default scopes apply
 	Settings     map[string]Value // the provider's settings, as written
+	GitHosts     []string         // git_hosts: the hosts git-credential answers for, lower-case, host[:port]
+	GitUsername  string           // git_username: the username git gets; "" means "oauth2"
 	Pos          Position         // where the profile is defined
 }
 

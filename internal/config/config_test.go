@@ -714,3 +714,21 @@ func TestLoadNamedFileMissing(t *testing.T) {
 		t.Errorf("Load(no file, no defaults) = %v; want fs.ErrNotExist", err)
 	}
 }
+
+// TestGitKeys: git_hosts and git_username, the keys of the git credential
+// helper, parse; a host with a scheme or path is refused at its line.
+func TestGitKeys(t *testing.T) {
+	c, err := Parse("c.toml", []byte(validProfile+"git_hosts = [\"GitLab.example.com\", \"git.example.com:8443\", \"[::1]:3000\"]\ngit_username = \"x-access-token\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := c.Profiles["work"]
+	if !slices.Equal(p.GitHosts, []string{"gitlab.example.com", "git.example.com:8443", "[::1]:3000"}) || p.GitUsername != "x-access-token" {
+		t.Errorf("git_hosts %q, git_username %q", p.GitHosts, p.GitUsername)
+	}
+	for _, bad := range []string{`git_hosts = ["https://gitlab.example.com"]`, `git_hosts = ["gitlab.example.com/group"]`, `git_hosts = "gitlab.example.com"`, `git_username = ""`} {
+		if _, err := Parse("c.toml", []byte(validProfile+bad+"\n")); err == nil || !strings.Contains(err.Error(), "c.toml:") {
+			t.Errorf("%s: %v, want an error at its line", bad, err)
+		}
+	}
+}

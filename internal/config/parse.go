@@ -18,7 +18,7 @@ import (
 var (
 	rootKeys    = []string{"default_profile", "store", "profiles", "plugins"}
 	storeKeys   = []string{"backend", "dir"}
-	profileKeys = []string{"provider", "client_id", "client_secret", "scopes", "settings"}
+	profileKeys = []string{"provider", "client_id", "client_secret", "scopes", "settings", "git_hosts", "git_username"}
 	pluginKeys  = []string{"wasm", "command", "sha256"}
 	backends    = []string{BackendAuto, BackendKeyring, BackendFile}
 )
@@ -28,6 +28,7 @@ var (
 	sha256RE = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	scopeRE  = regexp.MustCompile(`^[\x21\x23-\x5b\x5d-\x7e]+$`) // RFC 6749 §3.3 scope-token
 	quotedRE = regexp.MustCompile(`"[^"]*"|'[^']*'`)
+	hostRE   = regexp.MustCompile(`^([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?$`)
 )
 
 // node is one TOML key with its value.
@@ -215,6 +216,15 @@ func (p *parser) profile(n node) *Profile {
 			pr.ClientSecret = Secret(v)
 		case "scopes":
 			pr.Scopes = p.scopes(f)
+		case "git_hosts":
+			pr.GitHosts = p.gitHosts(f)
+		case "git_username":
+			if v, ok := p.str(f); ok {
+				if v == "" || strings.ContainsAny(v, "\n\x00") {
+					p.errorf(f, `must be a username git can send, such as "oauth2"`)
+				}
+				pr.GitUsername = v
+			}
 		case "settings":
 			settings := p.table(f, "write ["+f.key.String()+"] followed by key = value lines")
 			pr.Settings = make(map[string]Value, len(settings))
@@ -238,24 +248,45 @@ func (p *parser) profile(n node) *Profile {
 }
 
 func (p *parser) scopes(n node) []string {
-	list, ok := n.val.([]any)
-	if !ok {
-		p.errorf(n, `must be a list of strings, such as ["openid", "profile"], not %s`, article(typeName(n.val)))
-		return nil
-	}
-	scopes := make([]string, 0, len(list))
-	for _, e := range list {
-		s, ok := e.(string)
-		if !ok {
-			p.errorf(n, `must be a list of strings, such as ["openid", "profile"]; it contains %s`, article(typeName(e)))
-			return nil
-		}
+	scopes := p.strings(n, `["openid", "profile"]`)
+	for _, s := range scopes {
 		if !scopeRE.MatchString(s) {
 			p.errorf(n, "%q is not a scope: scopes are not empty and have no spaces, quotes or backslashes; write each scope as its own string", s)
 		}
-		scopes = append(scopes, s)
 	}
 	return scopes
+}
+
+// gitHosts reads git_hosts: the hosts, each with its port when git sends
+// one, that git-credential answers for, lower-cased.
+func (p *parser) gitHosts(n node) []string {
+	hosts := p.strings(n, `["gitlab.example.com", "git.example.com:8443"]`)
+	for i, h := range hosts {
+		if !hostRE.MatchString(h) {
+			p.errorf(n, "%q is not a host as git sends it: write the host name, with :PORT when the URL has one, without scheme or path", h)
+		}
+		hosts[i] = strings.ToLower(h)
+	}
+	return hosts
+}
+
+// strings reads a list of strings; example shows one.
+func (p *parser) strings(n node, example string) []string {
+	list, ok := n.val.([]any)
+	if !ok {
+		p.errorf(n, `must be a list of strings, such as %s, not %s`, example, article(typeName(n.val)))
+		return nil
+	}
+	out := make([]string, 0, len(list))
+	for _, e := range list {
+		s, ok := e.(string)
+		if !ok {
+			p.errorf(n, `must be a list of strings, such as %s; it contains %s`, example, article(typeName(e)))
+			return nil
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 func (p *parser) plugin(n node) *Plugin {
