@@ -48,7 +48,7 @@ func TestCachedReadsLoadOnce(t *testing.T) {
 	h.store = c
 	for name, call := range map[string]func() error{
 		"Token":    func() error { _, err := s.Token(ctx); return err },
-		"IDToken":  func() error { _, err := s.IDToken(ctx); return err },
+		"IDToken":  func() error { _, _, err := s.IDToken(ctx); return err },
 		"Identity": func() error { _, err := s.Identity(ctx); return err },
 	} {
 		c.loads = 0

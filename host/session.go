@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -40,30 +41,80 @@ func (s *Session) Token(ctx context.Context) (*oauth2.Token, error) {
 	return b.Token(), nil
 }
 
-// IDToken returns the raw ID token of the stored bundle, refreshing first if
-// the access token expired.
-func (s *Session) IDToken(ctx context.Context) (string, error) {
-	b, err := s.valid(ctx)
+// IDToken returns the raw ID token of the stored bundle and its expiry,
+// refreshing first when the ID token or the access token expires within the
+// expiry skew: what an API server's OpenID Connect authenticator checks is
+// the ID token, whose lifetime may be shorter than the access token's.
+func (s *Session) IDToken(ctx context.Context) (string, time.Time, error) {
+	b, err := s.validFor(ctx, s.idFresh)
 	if err != nil {
-		return "", err
+		return "", time.Time{}, err
 	}
 	if b.IDToken == "" {
-		return "", fmt.Errorf("profile %q has no ID token; include the openid scope in its scopes and log in again", s.profile.Name)
+		return "", time.Time{}, fmt.Errorf("profile %q has no ID token; include the openid scope in its scopes and log in again", s.profile.Name)
 	}
-	return b.IDToken, nil
+	exp := idExpiry(b)
+	if !s.idFresh(b) {
+		return "", time.Time{}, fmt.Errorf("%w: the identity provider renewed the tokens of profile %q but not its ID token, which expired at %s; %s",
+			ErrNotLoggedIn, s.profile.Name, exp.Format(time.RFC3339), s.loginHint())
+	}
+	return b.IDToken, exp, nil
+}
+
+// Reject marks accessToken rejected, as a server that refused it says, when
+// it is the profile's stored access token: the next Token refreshes it (or,
+// without a refresh token, says a login is needed). It reports whether it
+// was. Another token is left alone: it may be the one a refresh already
+// replaced.
+func (s *Session) Reject(ctx context.Context, accessToken string) (bool, error) {
+	unlock, err := s.h.store.Lock(ctx, s.profile.Name)
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
+	b, err := s.load(ctx)
+	if err != nil || b.AccessToken != accessToken {
+		return false, nil
+	}
+	b.Expiry = time.Now().Add(-time.Second)
+	return true, s.h.store.Save(ctx, s.key, b)
 }
 
 // valid returns the stored bundle, refreshed first when its access token
 // expires within the expiry skew.
 func (s *Session) valid(ctx context.Context) (*store.Bundle, error) {
+	return s.validFor(ctx, s.fresh)
+}
+
+// validFor returns the stored bundle, refreshed first unless fresh says it
+// may be used as it is.
+func (s *Session) validFor(ctx context.Context, fresh func(*store.Bundle) bool) (*store.Bundle, error) {
 	b, err := s.load(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if s.fresh(b) {
+	if fresh(b) {
 		return b, nil
 	}
-	return s.refresh(ctx)
+	return s.refresh(ctx, fresh)
+}
+
+// idFresh reports whether both b's access token and its ID token outlive
+// the expiry skew.
+func (s *Session) idFresh(b *store.Bundle) bool {
+	exp := idExpiry(b)
+	return s.fresh(b) && (exp.IsZero() || time.Until(exp) > s.h.opts.expirySkew)
+}
+
+// idExpiry is the exp claim of b's verified ID token, or zero.
+func idExpiry(b *store.Bundle) time.Time {
+	var c struct {
+		Exp float64 `json:"exp"`
+	}
+	if len(b.IDTokenClaims) == 0 || json.Unmarshal(b.IDTokenClaims, &c) != nil || c.Exp <= 0 {
+		return time.Time{}
+	}
+	return time.Unix(int64(c.Exp), 0)
 }
 
 // TokenSource returns an oauth2.TokenSource that hands out the profile's
@@ -110,9 +161,9 @@ func (s *Session) load(ctx context.Context) (*store.Bundle, error) {
 
 // refresh exchanges the refresh token under the profile's lock and returns
 // the new bundle. Another process may have refreshed while this one waited,
-// so the bundle is read again once the lock is held: a rotated refresh token
-// is never presented twice.
-func (s *Session) refresh(ctx context.Context) (*store.Bundle, error) {
+// so the bundle is read again once the lock is held, and used when fresh
+// says it may: a rotated refresh token is never presented twice.
+func (s *Session) refresh(ctx context.Context, fresh func(*store.Bundle) bool) (*store.Bundle, error) {
 	unlock, err := s.h.store.Lock(ctx, s.profile.Name)
 	if err != nil {
 		return nil, err
@@ -122,7 +173,7 @@ func (s *Session) refresh(ctx context.Context) (*store.Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.fresh(b) {
+	if fresh(b) {
 		return b, nil
 	}
 	if b.RefreshToken == "" {

@@ -32,6 +32,7 @@ type fakeIdP struct {
 	refreshSub  string // sub of the ID token of a refresh; "" sends none
 	refuse      int    // with refuseBody, the answer to a refresh instead of tokens; 0 grants it
 	refuseBody  string
+	idTTL       time.Duration // lifetime of the ID tokens it issues
 	userinfoSub string
 	granted     chan struct{} // receives once per token response of a login
 	refreshes   int
@@ -44,10 +45,10 @@ func newFakeIdP(t *testing.T) *fakeIdP {
 		t.Fatal(err)
 	}
 	keys := &oidctest.Server{PublicKeys: []oidctest.PublicKey{{PublicKey: priv.Public(), KeyID: "k1", Algorithm: oidc.ES256}}}
-	idp := &fakeIdP{loginSub: "alice", refreshSub: "alice", userinfoSub: "alice", granted: make(chan struct{}, 16)}
+	idp := &fakeIdP{loginSub: "alice", refreshSub: "alice", userinfoSub: "alice", granted: make(chan struct{}, 16), idTTL: time.Hour}
 	idToken := func(sub string) string {
 		return oidctest.SignIDToken(priv, "k1", oidc.ES256, fmt.Sprintf(`{"iss":%q,"aud":"cli","sub":%q,"exp":%d}`,
-			idp.URL, sub, time.Now().Add(time.Hour).Unix()))
+			idp.URL, sub, time.Now().Add(idp.idTTL).Unix()))
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {

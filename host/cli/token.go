@@ -43,6 +43,14 @@ func runToken(ctx context.Context, g *globals, o tokenOptions) error {
 		return err
 	}
 	defer h.Close()
+	if o.idToken && !o.json {
+		idToken, _, err := s.IDToken(ctx) // refreshed when the ID token expires, too
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(g.io.Out, safetext.Line(idToken))
+		return nil
+	}
 	tok, err := s.Token(ctx)
 	if err != nil {
 		return err
@@ -65,10 +73,6 @@ func runToken(ctx context.Context, g *globals, o tokenOptions) error {
 	// Tokens are visible ASCII (RFC 6749 §A.12; an ID token is a JWT), which
 	// safetext.Line leaves as it is: it only defuses a token that is not,
 	// and so could not be sent anyway, before it reaches a terminal.
-	if o.idToken {
-		fmt.Fprintln(g.io.Out, safetext.Line(idToken))
-		return nil
-	}
 	fmt.Fprintln(g.io.Out, safetext.Line(tok.AccessToken))
 	return nil
 }
