@@ -19,11 +19,22 @@ var version = "dev"
 func main() { os.Exit(run()) }
 
 // run runs the command line. Ctrl-C or SIGTERM cancels the command, which
-// closes its host and so stops its plugin processes; the deferred
-// KillPlugins stops them when a command panics, too.
+// closes its host and so stops its plugin processes, in bounded time; the
+// deferred KillPlugins stops them when a command panics, too. A second
+// Ctrl-C or SIGTERM ends the program at once, plugins killed first,
+// whatever the command is still doing.
 func run() int {
 	defer host.KillPlugins()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-signals
+		cancel()
+		<-signals
+		host.KillPlugins()
+		os.Exit(cli.ExitFailure) // saying nothing: stderr may be what blocks
+	}()
 	return cli.Main(ctx, cli.NewRootCommand(cli.Options{Version: version}), os.Args[1:])
 }

@@ -17,3 +17,13 @@ func PID(p *Plugin) int {
 
 // ErrClosed is the error of a call on a closed Plugin.
 var ErrClosed = errClosed
+
+// PluginToHost is the check of the address a plugin's handshake names,
+// for a plugin whose private socket directory is socketDir.
+func PluginToHost(socketDir, network, addr string) error {
+	_, _, err := (&proc{socketDir: socketDir}).PluginToHost(network, addr)
+	return err
+}
+
+// MaxLogPerProcess bounds what a plugin process logs.
+const MaxLogPerProcess = maxLogPerProcess

@@ -2,23 +2,97 @@ package subprocess
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log"
 	"log/slog"
 	"path/filepath"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/hashicorp/go-hclog"
 )
+
+// Bounds of what a plugin process may log, as for WebAssembly plugins
+// (internal/wasm), except that the calls a process serves concurrently
+// share its budget.
+const (
+	// maxRecord is the longest message, and the longest attribute, of a
+	// record: a longer one is cut.
+	maxRecord = 4 << 10
+	// maxLogPerProcess bounds what one process logs through stderr, stdout
+	// and sdk.Logf together, and what go-plugin logs about it; one record
+	// says when the rest is dropped. A restarted process starts afresh.
+	maxLogPerProcess = 1 << 20
+)
+
+// budget logs the records of one plugin process within maxLogPerProcess.
+// Records the logger would discard cost nothing.
+type budget struct {
+	log  *slog.Logger
+	mu   sync.Mutex
+	left int // bytes the process may still log
+}
+
+func newBudget(l *slog.Logger) *budget { return &budget{log: l, left: maxLogPerProcess} }
+
+// record logs msg with the attributes args (key, value, …), each cut to
+// maxRecord and all of them to what is left of the budget, unless the
+// budget is spent.
+func (b *budget) record(level slog.Level, msg string, args ...any) {
+	ctx := context.Background()
+	if !b.log.Enabled(ctx, level) {
+		return
+	}
+	b.mu.Lock()
+	if b.left <= 0 {
+		b.mu.Unlock()
+		return
+	}
+	msg = cut(msg, min(maxRecord, b.left))
+	b.left -= len(msg)
+	for i, a := range args {
+		switch a.(type) {
+		case bool, int, int64, float64:
+			b.left -= 8
+			continue
+		}
+		s, ok := a.(string)
+		if !ok {
+			s = fmt.Sprint(a) // an error, or JSON that a plugin's record nests
+		}
+		s = cut(s, max(0, min(maxRecord, b.left)))
+		args[i], b.left = s, b.left-len(s)
+	}
+	spent := b.left <= 0
+	b.mu.Unlock()
+	b.log.Log(ctx, level, msg, args...)
+	if spent {
+		b.log.Warn(fmt.Sprintf("subprocess: the plugin process logged %d KiB; the rest of its output is dropped", maxLogPerProcess>>10))
+	}
+}
+
+// cut returns s, or its first n bytes and an ellipsis when it is longer,
+// not splitting a UTF-8 sequence.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
 
 // logger adapts slog to the hclog.Logger go-plugin writes to. go-plugin logs
 // what the plugin writes to stderr on a child named after the plugin, at the
 // level of the plugin's JSON records (sdk.Logf); that child remembers what
 // an error message may quote. Records of go-plugin's own doings are capped
-// at debug: killing a plugin, say, is routine.
+// at debug: killing a plugin, say, is routine. All of them are logged
+// within the process's budget.
 type logger struct {
-	log    *slog.Logger
+	out    *budget
 	name   string // "" for go-plugin's own logger
 	output string // the name of the child that logs the plugin's stderr
 	args   []any
@@ -27,8 +101,8 @@ type logger struct {
 
 // newLogger returns the logger of the plugin process runner.Name() calls
 // name, remembering its stderr in stderr.
-func newLogger(l *slog.Logger, name string, stderr *tail) *logger {
-	return &logger{log: l, output: filepath.Base(name), stderr: stderr}
+func newLogger(out *budget, name string, stderr *tail) *logger {
+	return &logger{out: out, output: filepath.Base(name), stderr: stderr}
 }
 
 // Log implements hclog.Logger.
@@ -39,8 +113,7 @@ func (l *logger) Log(level hclog.Level, msg string, args ...any) {
 	} else {
 		lv = min(lv, slog.LevelDebug)
 	}
-	ctx := context.Background()
-	if !l.log.Enabled(ctx, lv) {
+	if !l.out.log.Enabled(context.Background(), lv) {
 		return
 	}
 	var attrs []any
@@ -50,7 +123,7 @@ func (l *logger) Log(level hclog.Level, msg string, args ...any) {
 			attrs = append(attrs, args[i], args[i+1])
 		}
 	}
-	l.log.Log(ctx, lv, msg, attrs...)
+	l.out.record(lv, msg, attrs...)
 }
 
 func slogLevel(l hclog.Level) slog.Level {
@@ -83,7 +156,7 @@ func (l *logger) Warn(msg string, args ...any) { l.Log(hclog.Warn, msg, args...)
 func (l *logger) Error(msg string, args ...any) { l.Log(hclog.Error, msg, args...) }
 
 func (l *logger) enabled(level hclog.Level) bool {
-	return l.log.Enabled(context.Background(), slogLevel(level))
+	return l.out.log.Enabled(context.Background(), slogLevel(level))
 }
 
 // IsTrace implements hclog.Logger.
@@ -162,17 +235,17 @@ func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
 // lines logs what a plugin writes to os.Stdout or os.Stderr once serving,
 // which go-plugin forwards over gRPC, a record per line, and remembers the
 // lines in t when t is not nil.
-func lines(l *slog.Logger, stream string, level slog.Level, t *tail) io.Writer {
-	return writerFunc(func(b []byte) (int, error) {
-		for line := range strings.Lines(string(b)) {
+func (b *budget) lines(stream string, level slog.Level, t *tail) io.Writer {
+	return writerFunc(func(p []byte) (int, error) {
+		for line := range strings.Lines(string(p)) {
 			if line = strings.TrimRight(line, "\r\n"); line != "" {
-				l.Log(context.Background(), level, line, "stream", stream)
+				b.record(level, line, "stream", stream)
 				if t != nil {
 					t.add(line)
 				}
 			}
 		}
-		return len(b), nil
+		return len(p), nil
 	})
 }
 

@@ -11,8 +11,17 @@
 // every start runs exactly those bytes. Start runs it with go-plugin: gRPC
 // only, with automatic mutual TLS, no environment of the host's, no stdin,
 // and stderr, stdout and sdk.Logf records sent to the host's logger with
-// the attribute plugin=<name>. On Linux the kernel kills the process when
-// the host dies; elsewhere serve.Main exits when its parent is gone.
+// the attribute plugin=<name>, within a budget per process. The host
+// connects only to the plugin's socket in the directory go-plugin made for
+// it, or to the loopback address. On Linux the kernel kills the process
+// when the host dies; elsewhere serve.Main exits when its parent is gone.
+//
+// The process runs in a process group of its own. Whenever it ends, the
+// host kills that group and, on Linux, the processes the plugin started
+// that left the group but carry its environment (see killStrays). No
+// operation waits without bound for what the plugin's descendants do: the
+// host reads the process's pipes only until waitDelay after it ended, and
+// gives go-plugin stopTimeout at most to clean up after it.
 //
 // A subprocess plugin is not sandboxed: it is a native process with the
 // host user's privileges, its files and its network. Only the pin, a clean
@@ -67,7 +76,8 @@ type Options struct {
 	// of the call's deadline. Zero means DefaultStartTimeout.
 	StartTimeout time.Duration
 	// Logger receives the plugin's log records, stdout and stderr, and
-	// go-plugin's diagnostics at debug level. Nil means slog.Default().
+	// go-plugin's diagnostics at debug level: records of at most 4 KiB,
+	// and 1 MiB in all for each process. Nil means slog.Default().
 	Logger *slog.Logger
 }
 
@@ -201,6 +211,7 @@ func (p *Plugin) start(ctx context.Context) (*process, error) {
 		return nil, err
 	}
 	pr := &process{stderr: &tail{}}
+	out := newBudget(p.log)
 	pr.client = goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig:  wire.Handshake(),
 		Plugins:          goplugin.PluginSet{wire.PluginName: &wire.GRPCPlugin{}},
@@ -208,15 +219,12 @@ func (p *Plugin) start(ctx context.Context) (*process, error) {
 		AutoMTLS:         true,
 		SkipHostEnv:      true,
 		StartTimeout:     p.opts.StartTimeout,
-		Logger:           newLogger(p.log, p.name, pr.stderr),
-		SyncStdout:       lines(p.log, "stdout", slog.LevelInfo, nil),
-		SyncStderr:       lines(p.log, "stderr", slog.LevelWarn, pr.stderr),
+		Logger:           newLogger(out, p.name, pr.stderr),
+		SyncStdout:       out.lines("stdout", slog.LevelInfo, nil),
+		SyncStderr:       out.lines("stderr", slog.LevelWarn, pr.stderr),
 		GRPCDialOptions:  []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(wire.MaxMessage))},
 		RunnerFunc: func(_ hclog.Logger, cmd *exec.Cmd, socketDir string) (runner.Runner, error) {
-			r, err := newProc(p.name, p.exe, cmd, socketDir)
-			if err != nil {
-				return nil, err
-			}
+			r := newProc(p.name, p.exe, cmd, socketDir)
 			p.mu.Lock()
 			pr.proc, p.starting = r, r
 			p.mu.Unlock()
@@ -248,13 +256,26 @@ func (p *Plugin) start(ctx context.Context) (*process, error) {
 	return pr, nil
 }
 
+// stopTimeout bounds waiting for go-plugin to clean up after a process
+// that was killed: its pipes close within waitDelay of its end, but
+// go-plugin also waits for the host's logger to take what it read.
+const stopTimeout = 2 * time.Second
+
 // stop kills the process and waits until it is gone and go-plugin has
-// cleaned up after it.
+// cleaned up after it, or stopTimeout at most.
 func (pr *process) stop() {
 	if pr.proc != nil {
 		pr.proc.kill()
 	}
-	pr.client.Kill()
+	killed := make(chan struct{})
+	go func() {
+		pr.client.Kill()
+		close(killed)
+	}()
+	select {
+	case <-killed:
+	case <-time.After(stopTimeout):
+	}
 }
 
 // discard stops pr, the process a call failed on, unless a call before
@@ -324,7 +345,10 @@ func (p *Plugin) startFailure(ctx context.Context, err error, pr *process) error
 	}
 	line := pr.proc.stdout.String()
 	fields := strings.Split(line, "|")
+	var addr *addressError
 	switch {
+	case errors.As(err, &addr):
+		return addr
 	case line != "" && (len(fields) < 4 || !isNumber(fields[0]) || !isNumber(fields[1])):
 		return fmt.Errorf("printed %q where the go-plugin handshake belongs, as the first line of its standard output: "+
 			"it is not an idplug subprocess plugin, or it writes to stdout before serving; "+

@@ -169,12 +169,8 @@ func TestResultTooLarge(t *testing.T) {
 		t.Fatal(err)
 	}
 	first := subprocess.PID(p)
-	begin := time.Now()
 	_, err = configure(t, p, "bigout")
 	wantError(t, err, "returned a result larger than the 4194304 bytes a result may have; the plugin was stopped")
-	if took := time.Since(begin); took > 300*time.Millisecond {
-		t.Errorf("the call took %v", took)
-	}
 	gone(t, first)
 	if _, err := configure(t, p, ""); err != nil {
 		t.Fatalf("the call after: %v", err)

@@ -8,14 +8,18 @@
 //   - badversion: serves contract version 2;
 //   - unregistered: calls serve.Main without a registered provider;
 //   - anything else: serves a provider whose configure misbehaves as its
-//     "mode" setting says (crash, exit, hang, panic, log, env, bigout).
+//     "mode" setting says (crash, exit, hang, panic, log, env, bigout,
+//     spawn, flood).
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,6 +29,10 @@ import (
 	"github.com/idplug/idplug/sdk"
 	"github.com/idplug/idplug/sdk/serve"
 )
+
+// stdout and stderr are the pipes the host reads, which go-plugin replaces
+// in os.Stdout and os.Stderr once it serves.
+var stdout, stderr = os.Stdout, os.Stderr
 
 func main() {
 	switch name := filepath.Base(os.Args[0]); {
@@ -58,7 +66,8 @@ type provider struct{}
 
 func (provider) Describe() sdk.PluginInfo {
 	return sdk.PluginInfo{Name: "misbehave", Version: "1.0.0", Summary: "Misbehaves on request",
-		Settings: []sdk.SettingSpec{{Name: "mode", Type: sdk.SettingString, Help: "crash, exit, hang, panic, log, env or bigout"}}}
+		Settings: []sdk.SettingSpec{{Name: "mode", Type: sdk.SettingString, Help: "crash, exit, hang, panic, log, env, bigout, spawn or flood"},
+			{Name: "command", Type: sdk.SettingString, Help: "what spawn runs, with the argument 1000"}}}
 }
 
 func (provider) Configure(settings map[string]string, _ sdk.Client) (sdk.ProviderSpec, []sdk.ConfigError) {
@@ -78,6 +87,20 @@ func (provider) Configure(settings map[string]string, _ sdk.Client) (sdk.Provide
 		fmt.Println("a line on stdout")
 	case "bigout": // a result larger than a message may be
 		return sdk.ProviderSpec{Issuer: strings.Repeat("x", 5<<20)}, nil
+	case "spawn": // a child that holds the host's pipes open, as sleep 1000 does
+		cmd := exec.Command(settings["command"], "1000")
+		cmd.Stdout, cmd.Stderr = stdout, stderr
+		if err := cmd.Start(); err != nil {
+			return sdk.ProviderSpec{}, []sdk.ConfigError{{Setting: "command", Message: err.Error()}}
+		}
+		return sdk.ProviderSpec{}, []sdk.ConfigError{{Setting: "pid", Message: strconv.Itoa(cmd.Process.Pid)}}
+	case "flood": // 100 MiB on stderr, which go-plugin forwards over gRPC
+		w := bufio.NewWriter(os.Stderr)
+		line := strings.Repeat("x", 1023) + "\n"
+		for range 100 << 10 {
+			w.WriteString(line)
+		}
+		w.Flush()
 	case "env":
 		devnull, _ := os.Stat(os.DevNull)
 		stdin, err := os.Stdin.Stat()
