@@ -117,6 +117,7 @@ func mount(parent *cobra.Command, opts Options) *globals {
 	for _, cmd := range []*cobra.Command{
 		newLoginCmd(g), newTokenCmd(g), newWhoamiCmd(g), newStatusCmd(g),
 		newLogoutCmd(g), newPluginsCmd(g), newVersionCmd(g),
+		newExecCredentialCmd(g), newGitCredentialCmd(g), newExecCmd(g),
 	} {
 		parent.AddCommand(cmd)
 		g.adapt(cmd)

@@ -56,11 +56,24 @@ func runExec(ctx context.Context, g *globals, env string, args []string) error {
 	if err != nil {
 		return err
 	}
+	environ := append(slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, env+"=") }), env+"="+tok.AccessToken)
+	if g.io.In == os.Stdin && g.io.Out == os.Stdout && g.io.ErrOut == os.Stderr {
+		// The command takes idplug's place where the system allows it: its
+		// signals, stdio and exit status are then simply its own.
+		path, err := exec.LookPath(args[0])
+		if err != nil {
+			return fmt.Errorf("cannot run %s: %w", args[0], err)
+		}
+		if err := replace(path, args, environ); err != nil && !errors.Is(err, errCannotReplace) {
+			return fmt.Errorf("cannot run %s: %w", args[0], err)
+		}
+	}
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = g.io.In, g.io.Out, g.io.ErrOut
-	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, env+"=") }), env+"="+tok.AccessToken)
+	cmd.Env = environ
 
-	// Listen before the start, so that no signal slips between them.
+	// A child, then: it gets the signals sent to idplug. Listen before the
+	// start, so that no signal slips between them.
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, forwarded...)
 	defer signal.Stop(sigs)
@@ -78,6 +91,10 @@ func runExec(ctx context.Context, g *globals, env string, args []string) error {
 		}
 	}
 }
+
+// errCannotReplace is replace's answer where a process cannot take another
+// program's place.
+var errCannotReplace = errors.New("the process cannot be replaced here")
 
 // exitStatus passes the command's exit status on as the error of exec:
 // nothing to print, the command said what it had to.

@@ -62,7 +62,12 @@ func runLogin(ctx context.Context, g *globals, o loginOptions) error {
 		return err
 	}
 	defer h.Close()
+	return login(ctx, g, s, o)
+}
 
+// login runs the device flow of s's profile. Without o.json it writes
+// nothing to stdout: the code, the progress and the result go to stderr.
+func login(ctx context.Context, g *globals, s *host.Session, o loginOptions) error {
 	out := g.io.Out
 	var progress *countdown
 	opts := host.LoginOptions{
