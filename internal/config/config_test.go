@@ -38,7 +38,7 @@ func TestParseErrors(t *testing.T) {
 			want: []string{
 				`c.toml:1: profile: unknown key (did you mean "profiles"?)`,
 				`c.toml:5: profiles.work.clientid: unknown key (did you mean "client_id"?)`,
-				`c.toml:6: profiles.work.foo: unknown key; the keys here are: provider, client_id, client_secret, scopes, settings`,
+				`c.toml:6: profiles.work.foo: unknown key; the keys here are: provider, client_id, client_secret, scopes, settings, git_hosts, git_username`,
 				`c.toml:8: store.bakend: unknown key (did you mean "backend"?)`,
 				`c.toml:11: plugins.p.sha: unknown key; the keys here are: wasm, command, sha256`,
 			},
