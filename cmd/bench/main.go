@@ -45,6 +45,10 @@ func main() {
 		runIdle(module)
 		return
 	}
+	if module := os.Getenv(hostileEnv); module != "" {
+		runHostile(module, os.Getenv(hostileEnv+"_DO"))
+		return
+	}
 	binary := flag.String("idplug", os.Getenv("IDPLUG_BIN"), "the idplug binary (default $IDPLUG_BIN)")
 	plugins := flag.String("plugins", "bin/plugins", "directory of the plugins `make plugins` built")
 	runs := flag.Int("runs", 25, "runs per process-level figure")
@@ -68,6 +72,7 @@ func main() {
 	tokenAtExpiry(ctx, tmp, *binary)
 	approvalLatency(ctx, tmp)
 	wasmFigures(ctx, tmp, filepath.Join(*plugins, "oidc.wasm"))
+	hostileMemory(ctx, tmp)
 	subprocessFigures(ctx, filepath.Join(*plugins, "idplug-plugin-oidc"))
 	concurrentFlows(ctx, tmp)
 }
@@ -118,9 +123,10 @@ func cachedToken(ctx context.Context, tmp, binary string, runs int) {
 	check(os.WriteFile(tokenFile, []byte(tok+"\n"), 0o600))
 	gh := ghCommand(tmp)
 
-	var idplug, floor, ghs []time.Duration
+	var idplug, execCred, floor, ghs []time.Duration
 	for range runs {
 		idplug = append(idplug, timeRun(exec.Command(binary, "--config", config, "token")))
+		execCred = append(execCred, timeRun(exec.Command(binary, "--config", config, "exec-credential")))
 		floor = append(floor, timeRun(exec.Command(floorBin, tokenFile)))
 		if gh != nil {
 			ghs = append(ghs, timeRun(gh()))
@@ -130,6 +136,8 @@ func cachedToken(ctx context.Context, tmp, binary string, runs int) {
 	fmt.Println("cached token, file store (process start to exit)")
 	row{what: "idplug token", value: ms(i), base: "floor " + ms(f), ratio: ratio(i, f), budget: "≤ 1.5x floor", ok: ratio(i, f) <= 1.5}.print()
 	row{what: "floor: Go program printing a file", value: ms(f)}.print()
+	e := median(execCred)
+	row{what: "idplug exec-credential (kubectl)", value: ms(e), base: "token " + ms(i), ratio: ratio(e, i), budget: "as fast as token", ok: ratio(e, i) <= 1.1}.print()
 	if gh == nil {
 		fmt.Println("  gh auth token: skipped, gh is not installed (apt-get install gh)")
 	} else {

@@ -181,6 +181,9 @@ func (l *Loader) unknown(name string) error {
 // module reads the WebAssembly module of src and checks it against its pin
 // before anything runs.
 func (l *Loader) module(ctx context.Context, name string, src Source) (Transport, error) {
+	if fi, err := os.Stat(src.Wasm); err == nil && fi.Size() > wasm.MaxModuleSize {
+		return nil, &Error{Plugin: name, Err: fmt.Errorf("%s is %d bytes, more than the %d a module may have; it was not read", src.Wasm, fi.Size(), wasm.MaxModuleSize)}
+	}
 	b, err := os.ReadFile(src.Wasm)
 	if err != nil {
 		return nil, &ConfigError{fmt.Errorf("%s: cannot read the module: %w", src.Where, err), true}

@@ -3,6 +3,7 @@ package wasm
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/idplug/idplug/internal/wire"
@@ -26,6 +28,7 @@ var errClosed = errors.New("the plugin was closed")
 // It is safe for concurrent use.
 type Module struct {
 	r        *Runtime
+	rt       wazero.Runtime // r's, or one only for Load's check
 	name     string
 	log      *slog.Logger
 	compiled wazero.CompiledModule
@@ -37,9 +40,10 @@ type Module struct {
 	closed bool
 }
 
-func newModule(r *Runtime, name string, compiled wazero.CompiledModule) *Module {
+func newModule(r *Runtime, rt wazero.Runtime, name string, compiled wazero.CompiledModule) *Module {
 	return &Module{
 		r:        r,
+		rt:       rt,
 		name:     name,
 		log:      r.opts.Logger.With("plugin", name),
 		compiled: compiled,
@@ -176,6 +180,8 @@ func (m *Module) failure(ctx context.Context, err error, in *instance) error {
 		return f
 	case errors.As(err, &exit):
 		f = &fault{fmt.Sprintf("exited with code %d", exit.ExitCode()), err}
+	case in.stackExhausted():
+		f = &fault{fmt.Sprintf("ran out of its %d MiB call stack (does it recurse without end?)", MaxStack>>20), err}
 	default:
 		line, _, _ := strings.Cut(err.Error(), "\n")
 		f = &fault{"crashed: " + line, err}
@@ -192,6 +198,7 @@ func (m *Module) failure(ctx context.Context, err error, in *instance) error {
 // instance is one instantiation of a Module, used by one call at a time.
 type instance struct {
 	mod            api.Module
+	mem            *linearMemory
 	alloc, free    api.Function
 	fns            map[wire.Function]api.Function
 	out            *output
@@ -204,17 +211,20 @@ type instance struct {
 func (m *Module) instantiate(ctx context.Context) (*instance, error) {
 	out := &output{log: m.log}
 	in := &instance{
+		mem:    &linearMemory{},
 		out:    out,
 		stdout: &lineWriter{out: out, stream: "stdout", level: slog.LevelInfo},
 		stderr: &lineWriter{out: out, stream: "stderr", level: slog.LevelWarn},
 	}
-	ctx = in.begin(ctx)
+	ctx = experimental.WithMemoryAllocator(in.begin(ctx), in.mem)
+	defer in.end()
 	cfg := wazero.NewModuleConfig().
 		WithName(""). // instances are anonymous: any number may coexist
 		WithStartFunctions("_initialize").
+		WithRandSource(rand.Reader). // wazero's default is the same bytes in every instance
 		WithStdout(in.stdout).
 		WithStderr(in.stderr)
-	mod, err := m.r.rt.InstantiateModule(ctx, m.compiled, cfg)
+	mod, err := m.rt.InstantiateModule(ctx, m.compiled, cfg)
 	if err != nil {
 		return in, err
 	}
@@ -228,17 +238,33 @@ func (m *Module) instantiate(ctx context.Context) (*instance, error) {
 	return in, nil
 }
 
+// stackExhausted reports whether the stack that in's calls use passed
+// MaxStack: a thunk trapped (see instrument).
+func (in *instance) stackExhausted() bool {
+	if in.mod == nil {
+		return false
+	}
+	g := in.mod.ExportedGlobal(stackExport)
+	return g != nil && uint32(g.Get()) > MaxStack
+}
+
 // begin starts a call, or the instantiation, on in: it renews the log
-// budget and returns ctx carrying in's output for hostLog.
+// budget and returns ctx carrying in's output for hostLog. The caller calls
+// end once the call is over.
 func (in *instance) begin(ctx context.Context) context.Context {
+	in.mem.enter()
 	in.stderr.first = ""
 	in.out.left = maxLogPerCall
 	return context.WithValue(ctx, outputKey{}, in.out)
 }
 
+// end ends what begin started.
+func (in *instance) end() { in.mem.leave() }
+
 // call runs fn over input and hands the result envelope to keep.
 func (in *instance) call(ctx context.Context, fn wire.Function, input []byte, keep func([]byte) error) error {
 	ctx = in.begin(ctx)
+	defer in.end()
 	mem := in.mod.Memory()
 	s := in.stack[:]
 	s[0] = uint64(len(input))
@@ -268,11 +294,15 @@ func (in *instance) call(ctx context.Context, fn wire.Function, input []byte, ke
 	return in.free.CallWithStack(ctx, s)
 }
 
-// close closes the instance, if it was instantiated, and flushes its output.
+// close closes the instance, if it was instantiated, releases its memory,
+// and flushes its output. (wazero frees the memory of an instance it
+// closes, but not when it marked the instance closed on its own, for a
+// context done, and nothing called the instance since.)
 func (in *instance) close(ctx context.Context) {
 	if in.mod != nil {
 		in.mod.Close(context.WithoutCancel(ctx))
 	}
+	in.mem.Free()
 	in.stdout.flush()
 	in.stderr.flush()
 }

@@ -19,15 +19,29 @@
 //
 // # Sandbox
 //
+// Before compiling a module, Load reads it (see prepare): it refuses one
+// larger than MaxModuleSize, one that is not well-formed, or that lacks the
+// contract's exports or imports what a plugin may not, so that such a
+// module never reaches the cache, and costs no compilation unless it
+// exports idplug_contract_version (see Load); and it rewrites what it
+// compiles, to bound the module's tables and call stack.
+//
 // A plugin imports WASI preview 1 and idplug.log, nothing else. WASI is given
 // no files, directories, environment, arguments or sockets; its clocks are
-// wazero's fake ones (plugins have no real clock) and its random source is
-// wazero's deterministic default. Each instance's linear memory is capped
-// (Options.MemoryLimit), and its tables, which wazero keeps outside linear
-// memory, cannot grow past their declared size (see boundTables). A
-// plugin's instances thus hold at most MaxInstances × MemoryLimit. Each
-// call has the deadline of its context (the caller, internal/plugin, sets it), enforced by wazero, which
-// stops a guest when the call's context is done.
+// wazero's fake ones (plugins have no real clock), and its random source is
+// crypto/rand. What a plugin may cost the host is bounded per instance:
+//   - its linear memory by Options.MemoryLimit, in a reservation of address
+//     space outside the Go heap that growing never copies and closing the
+//     instance returns at once (see linearMemory);
+//   - its tables, which wazero keeps outside linear memory, by their
+//     declared size (see boundTableSection);
+//   - its call stack, which wazero keeps in the Go heap, by MaxStack (see
+//     instrument): with the garbage of growing the stack, a few MB.
+//
+// A plugin's instances thus hold at most MaxInstances × (MemoryLimit + a
+// few MB). Each call has the deadline of its context (the caller,
+// internal/plugin, sets it), enforced by wazero, which stops a guest when
+// the call's context is done.
 // Whatever a plugin writes to stdout or stderr, and what it passes to
 // idplug.log, goes to the host's logger with the attribute plugin=<name>,
 // in records of at most 4 KiB and at most 64 KiB a call. A result envelope
@@ -40,7 +54,6 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -72,7 +85,8 @@ type Options struct {
 	// cache in memory only; the host passes os.UserCacheDir()/<app>/wazero.
 	CacheDir string
 	// MemoryLimit is the most linear memory an instance may have, in bytes,
-	// rounded down to whole 64 KiB pages. Zero means DefaultMemoryLimit.
+	// rounded down to whole 64 KiB pages. Zero means DefaultMemoryLimit. An
+	// instance reserves it as address space; it uses memory as it writes.
 	MemoryLimit uint64
 	// StartTimeout bounds the first instantiation and the version check of
 	// Load. Zero means DefaultStartTimeout. The caller bounds calls.
@@ -114,26 +128,40 @@ func NewRuntime(ctx context.Context, opts Options) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
+	r := &Runtime{opts: opts, cache: cache}
+	if r.rt, err = r.newWazero(ctx, cache); err != nil {
+		cache.Close(ctx)
+		return nil, err
+	}
+	return r, nil
+}
+
+// newWazero returns a wazero runtime for r's plugins, with the WASI and
+// idplug host modules, compiling into cache, or into no cache when cache is
+// nil.
+func (r *Runtime) newWazero(ctx context.Context, cache wazero.CompilationCache) (wazero.Runtime, error) {
 	cfg := wazero.NewRuntimeConfig().
-		WithCompilationCache(cache).
-		WithMemoryLimitPages(uint32(min(opts.MemoryLimit>>16, 1<<16))).
+		WithMemoryLimitPages(uint32(min(r.opts.MemoryLimit>>16, 1<<16))).
 		WithCloseOnContextDone(true)
-	r := &Runtime{opts: opts, rt: wazero.NewRuntimeWithConfig(ctx, cfg), cache: cache}
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, r.rt); err != nil {
-		r.Close(ctx)
+	if cache != nil {
+		cfg = cfg.WithCompilationCache(cache)
+	}
+	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+		rt.Close(ctx)
 		return nil, fmt.Errorf("wasm: instantiating WASI: %w", err)
 	}
-	_, err = r.rt.NewHostModuleBuilder("idplug").
+	_, err := rt.NewHostModuleBuilder("idplug").
 		NewFunctionBuilder().
 		WithGoModuleFunction(api.GoModuleFunc(r.hostLog), []api.ValueType{api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32}, nil).
 		WithParameterNames("level", "ptr", "len").
 		Export("log").
 		Instantiate(ctx)
 	if err != nil {
-		r.Close(ctx)
+		rt.Close(ctx)
 		return nil, fmt.Errorf("wasm: instantiating the idplug host module: %w", err)
 	}
-	return r, nil
+	return rt, nil
 }
 
 func newCache(opts Options) (wazero.CompilationCache, error) {
@@ -182,44 +210,53 @@ var exports = []struct {
 // speaks the host's contract version and exports the contract's functions,
 // and returns it ready to call with one idle instance. Compilation is served
 // from the cache when this module was compiled before.
+//
+// Before compiling it, Load refuses a module larger than MaxModuleSize, one
+// that is not well-formed, or that lacks the contract's exports or imports
+// what a plugin may not (see prepare): such a module is neither compiled
+// nor cached. The exception is a module that exports
+// idplug_contract_version but deviates from the rest of the ABI: it is
+// compiled without the cache, only to ask that version, so that a plugin of
+// another contract version hears so.
 func (r *Runtime) Load(ctx context.Context, name string, wasm []byte) (*Module, error) {
-	fail := func(err error) (*Module, error) { return nil, err }
-	wasm, err := boundTables(wasm)
+	wasm, abi, err := prepare(wasm)
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
-	compiled, err := r.rt.CompileModule(ctx, wasm)
+	rt := r.rt
+	if abi != nil {
+		if rt, err = r.newWazero(ctx, nil); err != nil {
+			return nil, err
+		}
+		defer rt.Close(ctx)
+	}
+	compiled, err := rt.CompileModule(ctx, wasm)
 	if err != nil {
-		return fail(fmt.Errorf("not a valid WebAssembly module: %w", err))
+		return nil, fmt.Errorf("not a valid WebAssembly module: %w", err)
 	}
-	m := newModule(r, name, compiled)
+	m := newModule(r, rt, name, compiled)
 	in, err := m.check(ctx)
+	if err == nil && abi != nil {
+		in.close(ctx)
+		err = abi
+	}
 	if err != nil {
 		compiled.Close(ctx)
-		return fail(err)
+		return nil, err
 	}
 	m.put(in)
 	return m, nil
 }
 
-// check verifies the plugin's ABI and returns its first instance.
+// check asks the plugin its contract version, and returns its first
+// instance when it speaks the host's.
 func (m *Module) check(ctx context.Context) (*instance, error) {
-	defs := m.compiled.ExportedFunctions()
-	if err := checkSignature(defs, exportVersion, nil, []api.ValueType{i32}); err != nil {
-		return nil, err
-	}
-	for _, f := range m.compiled.ImportedFunctions() {
-		mod, fn, _ := f.Import()
-		if mod != wasi_snapshot_preview1.ModuleName && (mod != "idplug" || fn != "log") {
-			return nil, fmt.Errorf("imports %s.%s: a plugin may import only %s and idplug.log",
-				mod, fn, wasi_snapshot_preview1.ModuleName)
-		}
-	}
 	ctx, cancel := context.WithTimeout(ctx, m.r.opts.StartTimeout)
 	defer cancel()
 	in, err := m.instantiate(ctx)
 	if err == nil {
 		err = in.mod.ExportedFunction(exportVersion).CallWithStack(in.begin(ctx), in.stack[:])
+		in.end()
 	}
 	if err != nil {
 		in.close(ctx)
@@ -229,29 +266,7 @@ func (m *Module) check(ctx context.Context) (*instance, error) {
 		in.close(ctx)
 		return nil, &wire.ContractError{Version: fmt.Sprint(v)}
 	}
-	for _, e := range exports {
-		if err := checkSignature(defs, e.name, e.params, e.results); err != nil {
-			in.close(ctx)
-			return nil, err
-		}
-	}
-	if _, ok := m.compiled.ExportedMemories()["memory"]; !ok {
-		in.close(ctx)
-		return nil, notPlugin("memory")
-	}
 	return in, nil
-}
-
-func checkSignature(defs map[string]api.FunctionDefinition, name string, params, results []api.ValueType) error {
-	d, ok := defs[name]
-	if !ok {
-		return notPlugin(name)
-	}
-	if !slices.Equal(d.ParamTypes(), params) || !slices.Equal(d.ResultTypes(), results) {
-		return fmt.Errorf("export %s has type %s, the ABI wants %s (see wit/README.md)",
-			name, signature(d.ParamTypes(), d.ResultTypes()), signature(params, results))
-	}
-	return nil
 }
 
 func notPlugin(export string) error {

@@ -1,59 +1,16 @@
 package wasm
 
-import (
-	"errors"
-	"fmt"
-)
+import "errors"
 
-// maxTableElements bounds the elements of a module's tables, together.
-// wazero keeps table elements in the host's memory, outside the instance's
+// maxTableElements bounds the elements of a module's tables, together
+// (see instrument). wazero keeps table elements in the host's memory, outside the instance's
 // linear memory, so MemoryLimit does not cover them: each costs the host 8
 // bytes, and a table declared without a maximum could grow to 2^32 elements
 // (32 GiB) at a few table.grow instructions. A Go module's only table holds
 // one element per function called indirectly: a few thousand.
 const maxTableElements = 1 << 20
 
-// boundTables returns wasm with every table that declares no maximum given
-// its minimum as maximum, so that no table grows past what the module
-// declares: toolchains size the indirect-function table once and never grow
-// it. It refuses a module whose tables may hold more than maxTableElements
-// together, or that declares a table in an encoding it does not know. What
-// is not a well-formed module it returns unchanged, for the compiler to
-// reject.
-func boundTables(wasm []byte) ([]byte, error) {
-	const header = 8 // "\x00asm" and the version
-	if len(wasm) < header || string(wasm[:4]) != "\x00asm" {
-		return wasm, nil
-	}
-	out := append([]byte(nil), wasm[:header]...)
-	var total uint64
-	for rest := wasm[header:]; len(rest) > 0; {
-		id := rest[0]
-		size, n, ok := uleb(rest[1:])
-		if !ok || uint64(len(rest)-1-n) < uint64(size) {
-			return wasm, nil
-		}
-		body := rest[1+n : 1+n+int(size)]
-		if id == 4 { // the table section
-			tables, elements, err := boundTableSection(body)
-			if err != nil {
-				return nil, err
-			}
-			if total += elements; total > maxTableElements {
-				return nil, fmt.Errorf("its tables may hold %d elements, more than the %d a plugin may have", total, maxTableElements)
-			}
-			out = append(out, id)
-			out = appendULEB(out, uint32(len(tables)))
-			out = append(out, tables...)
-		} else {
-			out = append(out, rest[:1+n+int(size)]...)
-		}
-		rest = rest[1+n+int(size):]
-	}
-	return out, nil
-}
-
-// errTableType refuses a table whose declaration boundTables cannot read.
+// errTableType refuses a table whose declaration boundTableSection cannot read.
 var errTableType = errors.New("declares a table of a type or with limits idplug does not support (a funcref or externref table with 32-bit limits)")
 
 // boundTableSection rewrites the contents of a table section and returns

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idplug/idplug/internal/wasm/wasmtest"
 	"github.com/idplug/idplug/internal/wire"
 	"github.com/idplug/idplug/sdk"
 )
@@ -33,6 +34,10 @@ var plugins = map[string]string{
 var (
 	modules  = map[string][]byte{}
 	cacheDir string // a compilation cache shared by the tests, so each module compiles once
+	// plainTest is this package's test binary built without the race
+	// detector, which fills cacheDir and runs the children that measure
+	// memory (see TestHostileMemory).
+	plainTest string
 )
 
 // warmEnv asks a test binary to compile modules into a compilation cache
@@ -42,6 +47,13 @@ const warmEnv = "IDPLUG_WASM_TEST_WARM_CACHE"
 func TestMain(m *testing.M) {
 	if dir := os.Getenv(warmEnv); dir != "" {
 		if err := warm(dir, os.Args[1:]); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	if path := os.Getenv(hostileEnv); path != "" {
+		if err := runHostile(path, os.Getenv(hostileEnv+"_DO")); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -64,10 +76,10 @@ func TestMain(m *testing.M) {
 }
 
 // build compiles the modules of plugins into dir, in parallel, and then to
-// machine code into cacheDir, with this package's test binary built without
-// the race detector, under which wazero's compiler is some twenty times
-// slower. (A test binary, so that wazero files the code under the same
-// version as here.)
+// machine code into cacheDir, with plainTest, this package's test binary
+// built without the race detector, under which wazero's compiler is some
+// twenty times slower. (A test binary, so that wazero files the code under
+// the same version as here.)
 func build(dir string) error {
 	var (
 		wg   sync.WaitGroup
@@ -85,9 +97,9 @@ func build(dir string) error {
 		defer mu.Unlock()
 		errs = append(errs, err)
 	}
-	warmer := filepath.Join(dir, "warm.test")
+	plainTest = filepath.Join(dir, "plain.test")
 	wg.Go(func() {
-		if err := run(exec.Command("go", "test", "-c", "-o", warmer, ".")); err != nil {
+		if err := run(exec.Command("go", "test", "-c", "-o", plainTest, ".")); err != nil {
 			fail(err)
 		}
 	})
@@ -116,7 +128,7 @@ func build(dir string) error {
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	cmd := exec.Command(warmer, files...)
+	cmd := exec.Command(plainTest, files...)
 	cmd.Env = append(os.Environ(), warmEnv+"="+cacheDir)
 	return run(cmd)
 }
@@ -134,7 +146,7 @@ func warm(dir string, files []string) error {
 		if err != nil {
 			return err
 		}
-		if b, err = boundTables(b); err != nil { // as Load compiles it
+		if b, _, err = prepare(b); err != nil { // as Load compiles it
 			return fmt.Errorf("%s: %w", f, err)
 		}
 		if _, err := r.rt.CompileModule(ctx, b); err != nil {
@@ -435,6 +447,7 @@ var loadErrors = []struct {
 	{"foreign", func() []byte { return importsEnvFoo }, `imports env.foo: a plugin may import only wasi_snapshot_preview1 and idplug.log`},
 	{"partial", func() []byte { return versionOnly }, `not an idplug plugin: missing export idplug_alloc; build it with the idplug SDK`},
 	{"badversion", func() []byte { return modules["badversion"] }, `speaks contract version 2: this idplug speaks contract version 1; install a build of the plugin for contract 1`},
+	{"huge", func() []byte { return withCustomSection(wasmtest.Hostile(wasmtest.Grow), MaxModuleSize) }, `the module is 16777`},
 }
 
 func TestLoadErrors(t *testing.T) {
@@ -658,5 +671,28 @@ func TestTablesCannotGrow(t *testing.T) {
 		if _, _, err := boundTableSection([]byte(in)); err != errTableType {
 			t.Errorf("boundTableSection(%x): %v, want errTableType", in, err)
 		}
+	}
+}
+
+// TestRandom checks that plugins get real entropy: wazero's default
+// random source gives every instance the same bytes.
+func TestRandom(t *testing.T) {
+	random := func() string {
+		r, _ := newRuntime(t, Options{})
+		m := load(t, r, "misbehave")
+		var out wire.ConfigureOutput
+		if err := call(context.Background(), m, wire.FuncConfigure, wire.ConfigureInput{Settings: map[string]string{"do": "sandbox"}}, &out); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range out.Err {
+			if e.Setting == "random" && len(e.Message) == 32 {
+				return e.Message
+			}
+		}
+		t.Fatalf("the plugin reported no random bytes: %+v", out.Err)
+		return ""
+	}
+	if a, b := random(), random(); a == b {
+		t.Errorf("two instances read the same random bytes, %s", a)
 	}
 }

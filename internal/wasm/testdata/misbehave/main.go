@@ -5,6 +5,8 @@
 package main
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"strings"
@@ -32,7 +34,7 @@ func (provider) Configure(settings map[string]string, _ sdk.Client) (sdk.Provide
 	case "panic":
 		panic("boom")
 	case "trap": // a store outside linear memory: a wasm trap no recover sees
-		*(*byte)(unsafe.Pointer(uintptr(0xfffffff0))) = 1
+		*(*byte)(unsafe.Add(unsafe.Pointer(nil), 0xfffffff0)) = 1
 	case "exit":
 		os.Exit(3)
 	case "loop":
@@ -40,6 +42,15 @@ func (provider) Configure(settings map[string]string, _ sdk.Client) (sdk.Provide
 		}
 	case "alloc":
 		sink = make([]byte, 1<<30)
+	case "hog": // allocates and writes to 1 MiB after 1 MiB until it runs out
+		var hog [][]byte
+		for {
+			b := make([]byte, 1<<20)
+			for i := 0; i < len(b); i += 4 << 10 {
+				b[i] = 1
+			}
+			hog = append(hog, b)
+		}
 	case "exit0":
 		os.Exit(0)
 	case "sleep": // spins: the fake clock advances 1 ms at each reading
@@ -59,6 +70,8 @@ func (provider) Configure(settings map[string]string, _ sdk.Client) (sdk.Provide
 	case "sandbox": // reports what the sandbox let it see
 		_, err := os.ReadFile("/etc/passwd")
 		wd, _ := os.Getwd()
+		random := make([]byte, 16)
+		rand.Read(random)
 		return sdk.ProviderSpec{}, []sdk.ConfigError{
 			{Setting: "read_file", Message: fmt.Sprint(err)},
 			{Setting: "home", Message: os.Getenv("HOME")},
@@ -66,6 +79,7 @@ func (provider) Configure(settings map[string]string, _ sdk.Client) (sdk.Provide
 			{Setting: "args", Message: fmt.Sprint(len(os.Args))},
 			{Setting: "wd", Message: wd},
 			{Setting: "year", Message: fmt.Sprint(time.Now().Year())},
+			{Setting: "random", Message: hex.EncodeToString(random)},
 		}
 	}
 	return sdk.ProviderSpec{Issuer: "https://misbehave.example", AuthStyle: sdk.AuthNone}, nil
