@@ -1,10 +1,8 @@
 package main_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,17 +36,7 @@ func TestEmbedExample(t *testing.T) {
 		defer cancel()
 		cmd := exec.CommandContext(ctx, mytool, args...)
 		cmd.Env = []string{"HOME=" + home, "XDG_CACHE_HOME=" + cacheDir, "PATH=" + os.Getenv("PATH"), "MYTOOL_ISSUER=" + e.idp.URL()}
-		var out, errOut bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errOut
-		err := cmd.Run()
-		r := result{stdout: out.String(), stderr: errOut.String()}
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			r.code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return r
+		return runCmd(t, cmd)
 	}
 
 	if r := run("auth", "token"); r.code != 3 || !strings.Contains(r.stderr, "`mytool auth login --profile default`") {

@@ -6,9 +6,7 @@ package main_test
 // passwords.
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/cgi"
@@ -94,18 +92,7 @@ func (g *gitEnv) gitIn(dir, stdin string, args ...string) result {
 	cmd.Stdin = strings.NewReader(stdin)
 	cmd.Env = append(g.command(ctx).Env, "GIT_CONFIG_GLOBAL="+g.global, "GIT_CONFIG_NOSYSTEM=1", "GIT_TERMINAL_PROMPT=0",
 		"XDG_CONFIG_HOME="+filepath.Join(g.dir, "xdg"))
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	r := result{stdout: out.String(), stderr: errOut.String()}
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		r.code = ee.ExitCode()
-	case err != nil:
-		g.t.Fatalf("git %v: %v", args, err)
-	}
-	return r
+	return runCmd(g.t, cmd)
 }
 
 // fill runs `git credential fill` for url and returns its answer.

@@ -144,7 +144,13 @@ func (e *env) run(args ...string) result {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(e.t.Context(), time.Minute)
 	defer cancel()
-	cmd := e.command(ctx, args...)
+	return runCmd(e.t, e.command(ctx, args...))
+}
+
+// runCmd runs cmd to its end and returns its output and exit status; a
+// command that cannot run at all fails the test.
+func runCmd(t *testing.T, cmd *exec.Cmd) result {
+	t.Helper()
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
@@ -154,7 +160,7 @@ func (e *env) run(args ...string) result {
 	case errors.As(err, &ee):
 		r.code = ee.ExitCode()
 	case err != nil:
-		e.t.Fatalf("idplug %v: %v", args, err)
+		t.Fatalf("%v: %v", cmd.Args, err)
 	}
 	return r
 }
