@@ -57,20 +57,7 @@ func descendantsEnv(t *testing.T, then string) (*env, string, []string) {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256([]byte(script))
-	e.writeConfig(fmt.Sprintf(`
-default_profile = "demo"
-[store]
-backend = "file"
-dir = %q
-[profiles.demo]
-provider  = "oidc-sub"
-client_id = %q
-[profiles.demo.settings]
-issuer = %q
-[plugins.oidc-sub]
-command = "bin/plugins/oidc-wrapper"
-sha256  = %q
-`, filepath.Join(e.dir, "tokens"), demoidp.ClientID, e.idp.URL(), hex.EncodeToString(sum[:])))
+	e.subprocessProfile("oidc-wrapper", hex.EncodeToString(sum[:]))
 	return e, exe, []string{child, daemon}
 }
 

@@ -70,6 +70,13 @@ func subprocessEnv(t *testing.T, pin string) (*env, string) {
 		sum := sha256.Sum256(b)
 		pin = hex.EncodeToString(sum[:])
 	}
+	e.subprocessProfile("idplug-plugin-oidc", pin)
+	return e, exe
+}
+
+// subprocessProfile configures the default profile "demo" with the
+// subprocess plugin bin/plugins/<command> of the oidc provider, pinned.
+func (e *env) subprocessProfile(command, pin string) {
 	e.writeConfig(fmt.Sprintf(`
 default_profile = "demo"
 [store]
@@ -81,10 +88,9 @@ client_id = %q
 [profiles.demo.settings]
 issuer = %q
 [plugins.oidc-sub]
-command = "bin/plugins/idplug-plugin-oidc"
+command = "bin/plugins/%s"
 sha256  = %q
-`, filepath.Join(e.dir, "tokens"), demoidp.ClientID, e.idp.URL(), pin))
-	return e, exe
+`, filepath.Join(e.dir, "tokens"), demoidp.ClientID, e.idp.URL(), command, pin))
 }
 
 // pluginProcesses returns the processes running the executable at exe
