@@ -64,6 +64,7 @@ func (s *Session) connect(ctx context.Context) (*conn, error) {
 	eng, err := engine.Connect(ctx, engine.Config{
 		Provider: p.Name(), Spec: *spec, Client: client, Hooks: p,
 		Version: s.h.opts.version, Logger: s.h.opts.logger, Secrets: secretSettings(p.Info(), settings),
+		PKCE: !s.profile.NoPKCE,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("profile %q: %w", s.profile.Name, err)

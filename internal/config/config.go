@@ -57,6 +57,7 @@ type Profile struct {
 	ClientID     string
 	ClientSecret Secret           // optional, for confidential clients
 	Scopes       []string         // nil when unset: the provider's default scopes apply
+	NoPKCE       bool             // pkce = false: no RFC 7636 on the device grant (on by default)
 	Settings     map[string]Value // the provider's settings, as written
 	GitHosts     []string         // git_hosts: the hosts git-credential answers for, lower-case, host[:port]
 	GitUsername  string           // git_username: the username git gets; "" means "oauth2"

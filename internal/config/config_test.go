@@ -38,7 +38,7 @@ func TestParseErrors(t *testing.T) {
 			want: []string{
 				`c.toml:1: profile: unknown key (did you mean "profiles"?)`,
 				`c.toml:5: profiles.work.clientid: unknown key (did you mean "client_id"?)`,
-				`c.toml:6: profiles.work.foo: unknown key; the keys here are: provider, client_id, client_secret, scopes, settings, git_hosts, git_username`,
+				`c.toml:6: profiles.work.foo: unknown key; the keys here are: provider, client_id, client_secret, scopes, pkce, settings, git_hosts, git_username`,
 				`c.toml:8: store.bakend: unknown key (did you mean "backend"?)`,
 				`c.toml:11: plugins.p.sha: unknown key; the keys here are: wasm, command, sha256`,
 			},
@@ -730,5 +730,18 @@ func TestGitKeys(t *testing.T) {
 		if _, err := Parse("c.toml", []byte(validProfile+bad+"\n")); err == nil || !strings.Contains(err.Error(), "c.toml:") {
 			t.Errorf("%s: %v, want an error at its line", bad, err)
 		}
+	}
+}
+
+// TestPKCEKey: pkce is on unless the profile says pkce = false.
+func TestPKCEKey(t *testing.T) {
+	for text, want := range map[string]bool{"": true, "pkce = true\n": true, "pkce = false\n": false} {
+		c, err := Parse("c.toml", []byte(validProfile+text))
+		if err != nil || c.Profiles["work"].NoPKCE == want {
+			t.Errorf("%q: pkce %v, %v; want %v", text, !c.Profiles["work"].NoPKCE, err, want)
+		}
+	}
+	if _, err := Parse("c.toml", []byte(validProfile+"pkce = \"no\"\n")); err == nil || !strings.Contains(err.Error(), "c.toml:4: profiles.work.pkce: must be true or false") {
+		t.Errorf("pkce = \"no\": %v", err)
 	}
 }

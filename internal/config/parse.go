@@ -18,7 +18,7 @@ import (
 var (
 	rootKeys    = []string{"default_profile", "store", "profiles", "plugins"}
 	storeKeys   = []string{"backend", "dir"}
-	profileKeys = []string{"provider", "client_id", "client_secret", "scopes", "settings", "git_hosts", "git_username"}
+	profileKeys = []string{"provider", "client_id", "client_secret", "scopes", "pkce", "settings", "git_hosts", "git_username"}
 	pluginKeys  = []string{"wasm", "command", "sha256"}
 	backends    = []string{BackendAuto, BackendKeyring, BackendFile}
 )
@@ -216,6 +216,12 @@ func (p *parser) profile(n node) *Profile {
 			pr.ClientSecret = Secret(v)
 		case "scopes":
 			pr.Scopes = p.scopes(f)
+		case "pkce":
+			if v, ok := f.val.(bool); ok {
+				pr.NoPKCE = !v
+			} else {
+				p.errorf(f, "must be true or false, not %s", article(typeName(f.val)))
+			}
 		case "git_hosts":
 			pr.GitHosts = p.gitHosts(f)
 		case "git_username":

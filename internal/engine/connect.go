@@ -48,6 +48,10 @@ type Config struct {
 	// Secrets are more values that errors never show, besides the client
 	// secret and the tokens: the profile's secret settings.
 	Secrets []string
+	// PKCE sends RFC 7636's S256 code_challenge on device authorization and
+	// its code_verifier on every poll. Providers that do not know PKCE
+	// ignore both; Keycloak enforces them for clients that require PKCE.
+	PKCE bool
 }
 
 // Connect builds the connection to one provider and returns a Client ready
@@ -119,6 +123,7 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 		client:  client,
 		plugin:  plugin,
 		secrets: cfg.Secrets,
+		pkce:    cfg.PKCE,
 		hc:      e.Client(),
 		clock:   cmp.Or[Clock](cfg.Clock, realClock{}),
 		log:     cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),

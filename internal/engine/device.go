@@ -41,11 +41,20 @@ func (c *Client) DeviceAuth(ctx context.Context) (*oauth2.DeviceAuthResponse, er
 	if len(c.client.Scopes) > 0 {
 		form.Set("scope", strings.Join(c.client.Scopes, " "))
 	}
+	var verifier string
+	if c.pkce {
+		verifier = oauth2.GenerateVerifier()
+		form.Set("code_challenge", oauth2.S256ChallengeFromVerifier(verifier))
+		form.Set("code_challenge_method", "S256")
+	}
 	resp, err := c.post(ctx, ex, c.spec.Endpoints.DeviceAuthorization, form)
 	if err != nil {
 		return nil, c.hide(err)
 	}
 	da, err := parseDeviceAuth(resp, c.clock.Now())
+	if err == nil && verifier != "" {
+		c.codes.Store(da.DeviceCode, verifier)
+	}
 	return da, c.hide(err)
 }
 
@@ -75,13 +84,15 @@ type PollEvent struct {
 //
 // It sends exactly one POST per poll: the first one interval after the call,
 // the next one interval after each answer. slow_down adds SlowDownStep to the
-// interval for all later polls (§3.5). A transient fault (no answer, 5xx, 429
+// interval for all later polls (§3.5), or sets the interval the answer
+// names when that is longer. A transient fault (no answer, 5xx, 429
 // without an OAuth error, server_error, temporarily_unavailable) is reported
 // as PollRetrying and retried after a delay that doubles from the interval up
 // to MaxRetryDelay. When da.Expiry passes first, or the provider answers
 // expired_token, the error matches ErrExpired; access_denied matches
 // ErrDenied; any other OAuth error is an *OAuthError. onEvent may be nil.
 func (c *Client) Poll(ctx context.Context, da *oauth2.DeviceAuthResponse, onEvent func(PollEvent)) (*oauth2.Token, error) {
+	defer c.codes.Delete(da.DeviceCode) // the flow's PKCE verifier is spent
 	now := c.clock.Now()
 	interval := DefaultInterval
 	if da.Interval > 0 {
@@ -135,7 +146,9 @@ func (c *Client) Poll(ctx context.Context, da *oauth2.DeviceAuthResponse, onEven
 			next = now.Add(interval)
 			emit(PollEvent{Kind: PollPending, Next: next})
 		case oe.Code == CodeSlowDown:
-			interval += SlowDownStep
+			// RFC 8628 §3.5 adds 5 s; a provider that names the interval
+			// it wants (GitHub) gets it when it is longer.
+			interval = max(interval+SlowDownStep, time.Duration(oe.Interval)*time.Second)
 			next = now.Add(interval)
 			emit(PollEvent{Kind: PollSlowDown, Next: next})
 		default:
@@ -148,13 +161,19 @@ func (c *Client) Poll(ctx context.Context, da *oauth2.DeviceAuthResponse, onEven
 // pollOnce sends one device access token request (RFC 8628 §3.4).
 func (c *Client) pollOnce(ctx context.Context, deviceCode string) (*oauth2.Token, error) {
 	const ex = sdk.ExchangeTokenPoll
-	resp, err := c.post(ctx, ex, c.spec.Endpoints.Token, url.Values{
+	form := url.Values{
 		"grant_type":  {GrantTypeDeviceCode},
 		"device_code": {deviceCode},
-	})
+	}
+	secrets := []string{deviceCode}
+	if v, ok := c.codes.Load(deviceCode); ok {
+		form.Set("code_verifier", v.(string))
+		secrets = append(secrets, v.(string))
+	}
+	resp, err := c.post(ctx, ex, c.spec.Endpoints.Token, form)
 	if err != nil {
-		return nil, c.hide(err, deviceCode)
+		return nil, c.hide(err, secrets...)
 	}
 	tok, err := parseToken(ex, resp, c.clock.Now())
-	return tok, c.hide(err, deviceCode)
+	return tok, c.hide(err, secrets...)
 }

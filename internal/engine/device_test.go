@@ -54,6 +54,12 @@ func TestPoll(t *testing.T) {
 		want:    []time.Duration{5 * s, 15 * s, 30 * s, 45 * s},
 		events:  []PollEventKind{PollSlowDown, PollSlowDown, PollPending, PollAuthorized},
 	}, {
+		name:    "slow_down naming a longer interval (GitHub) is adopted, a shorter one is not",
+		device:  device,
+		replies: []reply{{status: 200, body: `{"error":"slow_down","interval":30}`}, {status: 200, body: `{"error":"slow_down","interval":10}`}, pending(200), granted},
+		want:    []time.Duration{5 * s, 35 * s, 70 * s, 105 * s},
+		events:  []PollEventKind{PollSlowDown, PollSlowDown, PollPending, PollAuthorized},
+	}, {
 		name:    "missing interval means 5 s",
 		device:  `{"device_code":"DC","user_code":"U","verification_uri":"https://idp.example/a","expires_in":"600"}`,
 		replies: []reply{pending(400), granted},

@@ -35,6 +35,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -77,6 +78,8 @@ type Client struct {
 	client   sdk.Client       // Scopes defaulted
 	plugin   adapter          // Config.Provider and Config.Hooks
 	secrets  []string         // Config.Secrets
+	pkce     bool             // Config.PKCE
+	codes    sync.Map         // device code → its PKCE code_verifier, while its flow polls
 	hc       *http.Client     // the edge's
 	clock    Clock
 	log      *slog.Logger

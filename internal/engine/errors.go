@@ -62,6 +62,9 @@ type OAuthError struct {
 	Code        string       // "error"
 	Description string       // "error_description", may be empty
 	URI         string       // "error_uri", may be empty
+	// Interval is the polling interval a slow_down asks for, in seconds,
+	// when the answer names one (GitHub does); 0 otherwise.
+	Interval int64
 }
 
 // newOAuthError returns the *OAuthError of an answer, its provider's text

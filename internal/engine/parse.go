@@ -40,9 +40,10 @@ func (s seconds) duration() time.Duration { return time.Duration(s) * time.Secon
 
 // errorBody is the error part of an OAuth JSON response (RFC 6749 §5.2).
 type errorBody struct {
-	Error       string `json:"error"`
-	Description string `json:"error_description"`
-	URI         string `json:"error_uri"`
+	Error       string  `json:"error"`
+	Description string  `json:"error_description"`
+	URI         string  `json:"error_uri"`
+	Interval    seconds `json:"interval"` // with slow_down, from some providers
 }
 
 // decode reads an OAuth JSON answer of exchange ex into v. An "error" member
@@ -68,7 +69,9 @@ func answerError(ex sdk.Exchange, resp sdk.HTTPResponse) error {
 	status := int(resp.Status)
 	var eb errorBody
 	if json.Unmarshal([]byte(resp.Body), &eb) == nil && eb.Error != "" {
-		return newOAuthError(ex, status, eb.Error, eb.Description, eb.URI)
+		oe := newOAuthError(ex, status, eb.Error, eb.Description, eb.URI)
+		oe.Interval = int64(min(max(eb.Interval, 0), maxSeconds))
+		return oe
 	}
 	if status == http.StatusUnauthorized {
 		for _, h := range resp.Headers {
