@@ -8,6 +8,8 @@ package plugins
 import (
 	_ "github.com/idplug/idplug/plugins/auth0"    // provider "auth0"
 	_ "github.com/idplug/idplug/plugins/cognito"  // provider "cognito"
+	_ "github.com/idplug/idplug/plugins/github"   // provider "github"
+	_ "github.com/idplug/idplug/plugins/gitlab"   // provider "gitlab"
 	_ "github.com/idplug/idplug/plugins/keycloak" // provider "keycloak"
 	_ "github.com/idplug/idplug/plugins/oidc"     // provider "oidc"
 )
