@@ -15,12 +15,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -163,6 +165,34 @@ func runCmd(t *testing.T, cmd *exec.Cmd) result {
 		t.Fatalf("%v: %v", cmd.Args, err)
 	}
 	return r
+}
+
+// loginByHand runs cmd, a human-mode login, as a user does: it approves the
+// code the login shows on stderr, and returns all of stderr. stdout, if not
+// nil, receives the login's standard output.
+func (e *env) loginByHand(cmd *exec.Cmd, stdout io.Writer) string {
+	e.t.Helper()
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	cmd.Stdout = stdout
+	if err := cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	var text strings.Builder
+	code := regexp.MustCompile(`^    ([A-Z]{4}-[A-Z]{4})$`)
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		text.WriteString(sc.Text() + "\n")
+		if m := code.FindStringSubmatch(sc.Text()); m != nil {
+			e.approve(m[1])
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		e.t.Fatalf("login: %v\n%s", err, text.String())
+	}
+	return text.String()
 }
 
 // login runs `idplug login --json`, hands each verification event to

@@ -7,14 +7,12 @@ package main_test
 // plugin instead of running the tests.
 
 import (
-	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -193,29 +191,10 @@ issuer = %q
 	}
 
 	// Login as a user does, reading the code from stderr.
-	cmd := e.command(t.Context(), "login", "--no-browser")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var text strings.Builder
-	code := regexp.MustCompile(`^    ([A-Z]{4}-[A-Z]{4})$`)
-	sc := bufio.NewScanner(stderr)
-	for sc.Scan() {
-		text.WriteString(sc.Text() + "\n")
-		if m := code.FindStringSubmatch(sc.Text()); m != nil {
-			e.approve(m[1])
-		}
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("login: %v\n%s", err, text.String())
-	}
-	terminalSafe(t, "login", text.String())
-	if !strings.Contains(text.String(), `Logged in to profile "demo" as alice \x1b]0;pwned\a`) {
-		t.Errorf("login does not say who logged in, escaped:\n%s", text.String())
+	text := e.loginByHand(e.command(t.Context(), "login", "--no-browser"), nil)
+	terminalSafe(t, "login", text)
+	if !strings.Contains(text, `Logged in to profile "demo" as alice \x1b]0;pwned\a`) {
+		t.Errorf("login does not say who logged in, escaped:\n%s", text)
 	}
 
 	r = e.run("whoami")

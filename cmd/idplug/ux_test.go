@@ -71,28 +71,8 @@ func TestLoginOffTerminal(t *testing.T) {
 	e := newEnv(t, demoidp.Options{})
 	cmd := e.command(t.Context(), "login", "--no-browser")
 	cmd.Env = append(cmd.Env, "TERM=xterm-256color")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out bytes.Buffer
-	cmd.Stdout = &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var text strings.Builder
-	code := regexp.MustCompile(`^    ([A-Z]{4}-[A-Z]{4})$`)
-	sc := bufio.NewScanner(stderr)
-	for sc.Scan() {
-		text.WriteString(sc.Text() + "\n")
-		if m := code.FindStringSubmatch(sc.Text()); m != nil {
-			e.approve(m[1])
-		}
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("login: %v\n%s", err, text.String())
-	}
-	if s := text.String(); strings.ContainsAny(s, "\x1b\r") || !strings.Contains(s, "Waiting for approval; the code expires in") ||
+	if s := e.loginByHand(cmd, &out); strings.ContainsAny(s, "\x1b\r") || !strings.Contains(s, "Waiting for approval; the code expires in") ||
 		!strings.Contains(s, `Logged in to profile "demo" as alice`) {
 		t.Errorf("login's stderr off a terminal:\n%q", s)
 	}
