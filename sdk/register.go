@@ -8,6 +8,7 @@ import (
 var (
 	registryMu sync.Mutex
 	registry   []Provider
+	registered = map[string]bool{} // the names of registry
 )
 
 // Register links p into the program, under the name its Describe gives. Call
@@ -24,9 +25,10 @@ func Register(p Provider) {
 	registryMu.Lock()
 	defer registryMu.Unlock()
 	name := p.Describe().Name
-	if slices.ContainsFunc(registry, func(q Provider) bool { return q.Describe().Name == name }) {
+	if registered[name] {
 		panic("sdk: Register called twice for provider " + quote(name))
 	}
+	registered[name] = true
 	registry = append(registry, p)
 }
 

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -28,8 +29,13 @@ var (
 	sha256RE = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	scopeRE  = regexp.MustCompile(`^[\x21\x23-\x5b\x5d-\x7e]+$`) // RFC 6749 §3.3 scope-token
 	quotedRE = regexp.MustCompile(`"[^"]*"|'[^']*'`)
-	hostRE   = regexp.MustCompile(`^([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?$`)
 )
+
+// hostRE matches a host as git sends it; compiled on first use, since few
+// profiles have git_hosts.
+var hostRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?$`)
+})
 
 // node is one TOML key with its value.
 type node struct {
@@ -268,7 +274,7 @@ func (p *parser) scopes(n node) []string {
 func (p *parser) gitHosts(n node) []string {
 	hosts := p.strings(n, `["gitlab.example.com", "git.example.com:8443"]`)
 	for i, h := range hosts {
-		if !hostRE.MatchString(h) {
+		if !hostRE().MatchString(h) {
 			p.errorf(n, "%q is not a host as git sends it: write the host name, with :PORT when the URL has one, without scheme or path", h)
 		}
 		hosts[i] = strings.ToLower(h)

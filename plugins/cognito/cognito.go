@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/idplug/idplug/sdk"
 )
@@ -57,11 +58,16 @@ func (Provider) Describe() sdk.PluginInfo {
 	}
 }
 
-var (
-	region   = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
-	poolID   = regexp.MustCompile(`^([a-z]{2}(?:-[a-z]+)+-[0-9]+)_[0-9A-Za-z]+$`)
-	examples = map[string]string{"region": "us-east-1", "user_pool_id": "us-east-1_Example"}
-)
+// patterns of a region and a user pool ID, compiled on first use: the
+// provider is linked into every idplug process, most of which never
+// configure it.
+var patterns = sync.OnceValue(func() (p struct{ region, poolID *regexp.Regexp }) {
+	p.region = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+	p.poolID = regexp.MustCompile(`^([a-z]{2}(?:-[a-z]+)+-[0-9]+)_[0-9A-Za-z]+$`)
+	return p
+})
+
+var examples = map[string]string{"region": "us-east-1", "user_pool_id": "us-east-1_Example"}
 
 // Configure implements sdk.Provider.
 func (Provider) Configure(settings map[string]string, client sdk.Client) (sdk.ProviderSpec, []sdk.ConfigError) {
@@ -74,12 +80,12 @@ func (Provider) Configure(settings map[string]string, client sdk.Client) (sdk.Pr
 	for _, s := range []struct {
 		name, value string
 		re          *regexp.Regexp
-	}{{"region", reg, region}, {"user_pool_id", pool, poolID}} {
+	}{{"region", reg, patterns().region}, {"user_pool_id", pool, patterns().poolID}} {
 		if !s.re.MatchString(s.value) {
 			fail(s.name, `must look like "`+examples[s.name]+`", got "`+s.value+`"`)
 		}
 	}
-	if m := poolID.FindStringSubmatch(pool); m != nil && region.MatchString(reg) && m[1] != reg {
+	if m := patterns().poolID.FindStringSubmatch(pool); m != nil && patterns().region.MatchString(reg) && m[1] != reg {
 		fail("region", `is "`+reg+`" but user pool `+pool+` is in `+m[1]+`; set region = "`+m[1]+`"`)
 	}
 	issuer := "https://cognito-idp." + reg + ".amazonaws.com/" + pool

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/idplug/idplug/sdk"
 )
@@ -41,15 +42,15 @@ func (Provider) Describe() sdk.PluginInfo {
 	}
 }
 
-// realmsPath finds a URL that already names a realm.
-var realmsPath = regexp.MustCompile(`/realms/([^/]+)`)
+// realmsPath finds a URL that already names a realm; compiled on first
+// use, as the provider is linked into every idplug process.
+var realmsPath = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`/realms/([^/]+)`) })
 
 // Configure implements sdk.Provider.
 func (Provider) Configure(settings map[string]string, client sdk.Client) (sdk.ProviderSpec, []sdk.ConfigError) {
 	var errs []sdk.ConfigError
 	base := strings.TrimSuffix(settings["url"], "/") // the host checked the url, a required url setting
-	if realmsPath.MatchString(base) {
-		m := realmsPath.FindStringSubmatch(base)
+	if m := realmsPath().FindStringSubmatch(base); m != nil {
 		errs = append(errs, sdk.ConfigError{Setting: "url", Message: "must be the server's base URL, without /realms/…; write " +
 			`url = "` + base[:strings.Index(base, m[0])] + `" and realm = "` + m[1] + `"`})
 	}
