@@ -19,7 +19,8 @@ type LogoutResult struct {
 // Logout revokes the stored tokens at the provider where it offers RFC 7009
 // revocation, then deletes every stored bundle of the profile, including
 // those stored before the profile was edited. A failed revocation does not
-// keep the tokens.
+// keep the tokens. For a provider without revocation, RevokeErr carries
+// the plugin's logout hint: how to revoke the grant by hand.
 func (s *Session) Logout(ctx context.Context) (LogoutResult, error) {
 	var res LogoutResult
 	b, err := s.h.store.Load(ctx, s.key)
@@ -54,8 +55,12 @@ func (s *Session) revoke(ctx context.Context, b *store.Bundle) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if c.engine.Spec().Endpoints.Revocation == "" {
-		return false, fmt.Errorf("provider %q offers no revocation endpoint; the tokens stay valid at the IdP until they expire", s.profile.Provider)
+	spec := c.engine.Spec()
+	if spec.Endpoints.Revocation == "" {
+		if spec.LogoutHint != "" {
+			return false, fmt.Errorf("provider %q has no revocation endpoint: %s", s.profile.Provider, oneLine(spec.LogoutHint))
+		}
+		return false, fmt.Errorf("provider %q has no revocation endpoint: the tokens stay valid at the identity provider until they expire", s.profile.Provider)
 	}
 	// Revoking the refresh token ends the grant (RFC 7009 §2.1); the access
 	// token is revoked too for providers that do not cascade.

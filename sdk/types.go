@@ -106,12 +106,19 @@ type Param struct {
 // ProviderSpec is what configure returns: everything the host's engine needs to
 // talk to the provider.
 type ProviderSpec struct {
+	// Issuer is the issuer ID tokens must carry, or a template whose
+	// {name} placeholders stand for the token's own string claims (see
+	// wit/idplug.wit).
 	Issuer        string    `json:"issuer,omitempty"`
 	DiscoveryURL  string    `json:"discovery_url,omitempty"`
 	Endpoints     Endpoints `json:"endpoints"`
 	AuthStyle     AuthStyle `json:"auth_style"`
 	DefaultScopes []string  `json:"default_scopes"`
 	ExtraParams   []Param   `json:"extra_params"`
+	// LogoutHint is, for a provider without a revocation endpoint, what
+	// logout tells the user after deleting the tokens: how to revoke the
+	// grant by hand. One line.
+	LogoutHint string `json:"logout_hint,omitempty"`
 }
 
 // ConfigError reports a problem with one setting; Setting is empty for a

@@ -210,9 +210,13 @@ func (p *Profile) Setting(key string) (Value, bool) {
 }
 
 // SettingError returns an error about the setting key positioned at its line,
-// or at the profile's line when the setting is missing. msg should say what
-// to change.
+// or at the profile's line when the setting is missing. An empty key makes
+// it an error about the profile as a whole (a plugin's verdict on its
+// client_secret, say). msg should say what to change.
 func (p *Profile) SettingError(key, msg string) *Error {
+	if key == "" {
+		return &Error{Pos: p.Pos, Key: "profiles." + quoteKey(p.Name), Msg: msg}
+	}
 	pos := p.Pos
 	if v, ok := p.Settings[key]; ok {
 		pos = v.Pos

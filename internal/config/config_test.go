@@ -286,6 +286,7 @@ func TestSettingError(t *testing.T) {
 		"realm":   "c.toml:5: profiles.work.settings.realm: must be a string",
 		"issuer":  "c.toml:1: profiles.work.settings.issuer: must be a string",
 		"a.b url": `c.toml:1: profiles.work.settings."a.b url": must be a string`,
+		"":        "c.toml:1: profiles.work: must be a string", // the profile as a whole
 	} {
 		if got := p.SettingError(key, "must be a string").Error(); got != want {
 			t.Errorf("SettingError(%q) = %q, want %q", key, got, want)

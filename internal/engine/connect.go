@@ -65,8 +65,8 @@ type Config struct {
 //     127.0.0.0/8, ::1);
 //   - when the spec names a discovery URL, fetches the discovery document
 //     (OpenID Connect Discovery 1.0; the issuer it names must be Spec.Issuer,
-//     or when that is empty the discovery URL without
-//     /.well-known/openid-configuration), fills the issuer and the endpoints
+//     or fit it when that is a template, or when that is empty be the
+//     discovery URL without /.well-known/openid-configuration), fills the issuer and the endpoints
 //     the plugin left empty, and allows their origins on the same terms;
 //   - requires a device authorization and a token endpoint (RFC 8628);
 //   - gives the client Spec.DefaultScopes when it names no scopes.
@@ -136,6 +136,8 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 			ClientID:             client.ClientID,
 			SupportedSigningAlgs: signingAlgs,
 			Now:                  c.clock.Now,
+			// VerifyIDToken checks the iss of a template itself.
+			SkipIssuerCheck: isTemplate(spec.Issuer),
 		})
 	}
 	return c, nil

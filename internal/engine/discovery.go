@@ -34,8 +34,11 @@ type discoveryJSON struct {
 // discover fetches the discovery document at discoveryURL through hc, with
 // the plugin's hooks on the discovery exchange. The document's issuer
 // must equal wantIssuer exactly (OpenID Connect Discovery 1.0 §4.3); an empty
-// wantIssuer means the URL that discoveryURL appends wellKnown to. The
-// endpoints are returned unchecked: Connect checks those it uses.
+// wantIssuer means the URL that discoveryURL appends wellKnown to. When
+// wantIssuer is a template (issuer.go), the document's issuer must fit it
+// and, unless it has a placeholder of its own, is the issuer returned: the
+// concrete issuer of a tenant named by its domain. The endpoints are
+// returned unchecked: Connect checks those it uses.
 func discover(ctx context.Context, hc *http.Client, plugin adapter, discoveryURL, wantIssuer string) (discovery, error) {
 	const ex = sdk.ExchangeDiscovery
 	if wantIssuer == "" {
@@ -56,11 +59,19 @@ func discover(ctx context.Context, hc *http.Client, plugin adapter, discoveryURL
 	if err := decode(ex, resp, &dj); err != nil {
 		return discovery{}, err
 	}
-	if dj.Issuer != wantIssuer {
+	issuer := dj.Issuer
+	switch {
+	case isTemplate(wantIssuer) && matchesTemplate(wantIssuer, dj.Issuer):
+		// A document naming a placeholder of its own (Entra's {tenantid})
+		// leaves the plugin's template to be filled from each token.
+		if strings.ContainsAny(dj.Issuer, "{}") {
+			issuer = wantIssuer
+		}
+	case dj.Issuer != wantIssuer:
 		return discovery{}, fmt.Errorf("discovery: the document at %s names issuer %q, not %q; set the issuer setting to exactly the provider's issuer",
 			discoveryURL, dj.Issuer, wantIssuer)
 	}
-	return discovery{Issuer: dj.Issuer, Endpoints: sdk.Endpoints{
+	return discovery{Issuer: issuer, Endpoints: sdk.Endpoints{
 		DeviceAuthorization: dj.DeviceAuthorization,
 		Token:               dj.Token,
 		Userinfo:            dj.Userinfo,
@@ -70,15 +81,15 @@ func discover(ctx context.Context, hc *http.Client, plugin adapter, discoveryURL
 	}}, nil
 }
 
-// resolve returns spec with its missing issuer and endpoints filled from d;
-// what the plugin returned wins.
+// resolve returns spec with the issuer discover checked and its missing
+// endpoints filled from d; the endpoints the plugin returned win.
 func resolve(spec sdk.ProviderSpec, d discovery) sdk.ProviderSpec {
 	fill := func(dst *string, v string) {
 		if *dst == "" {
 			*dst = v
 		}
 	}
-	fill(&spec.Issuer, d.Issuer)
+	spec.Issuer = d.Issuer
 	e := &spec.Endpoints
 	fill(&e.DeviceAuthorization, d.Endpoints.DeviceAuthorization)
 	fill(&e.Token, d.Endpoints.Token)

@@ -85,6 +85,8 @@ func (Provider) Configure(settings map[string]string, client sdk.Client) (sdk.Pr
 		// user:email let /user show the profile and the primary e-mail.
 		// GitHub Apps ignore scopes; their permissions are the app's.
 		DefaultScopes: []string{"read:user", "user:email"},
+		LogoutHint: "GitHub cannot revoke a token for a device; the token stays valid until it expires, or for good: " +
+			"revoke the app's access at " + base + "/settings/applications (Authorized OAuth Apps or Authorized GitHub Apps)",
 	}, nil
 }
 

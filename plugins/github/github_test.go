@@ -63,6 +63,8 @@ func TestConfigure(t *testing.T) {
 			},
 			DefaultScopes: []string{"read:user", "user:email"},
 			ExtraParams:   []sdk.Param{},
+			LogoutHint: "GitHub cannot revoke a token for a device; the token stays valid until it expires, or for good: " +
+				"revoke the app's access at " + base + "/settings/applications (Authorized OAuth Apps or Authorized GitHub Apps)",
 		}
 	}
 	for _, tc := range []struct {
