@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -52,8 +53,12 @@ func (c *Client) DeviceAuth(ctx context.Context) (*oauth2.DeviceAuthResponse, er
 		return nil, c.hide(err)
 	}
 	da, err := parseDeviceAuth(resp, c.clock.Now())
-	if err == nil && verifier != "" {
+	switch {
+	case err == nil && verifier != "":
 		c.codes.Store(da.DeviceCode, verifier)
+	case err != nil && !c.pkce && strings.Contains(err.Error(), "code_challenge"):
+		// Keycloak's answer to a client that requires PKCE.
+		err = fmt.Errorf("%w; the client requires PKCE: remove pkce = false from the profile", err)
 	}
 	return da, c.hide(err)
 }

@@ -8,7 +8,6 @@
 package auth0
 
 import (
-	"net/url"
 	"strings"
 
 	"github.com/idplug/idplug/sdk"
@@ -50,7 +49,7 @@ func (Provider) Describe() sdk.PluginInfo {
 
 // Configure implements sdk.Provider.
 func (Provider) Configure(settings map[string]string, client sdk.Client) (sdk.ProviderSpec, []sdk.ConfigError) {
-	base, cerr := tenantURL(strings.TrimSpace(settings["domain"]))
+	base, cerr := sdk.DomainURL("domain", strings.TrimSpace(settings["domain"]))
 	if cerr != nil {
 		return sdk.ProviderSpec{}, []sdk.ConfigError{*cerr}
 	}
@@ -72,30 +71,6 @@ func (Provider) Configure(settings map[string]string, client sdk.Client) (sdk.Pr
 		spec.ExtraParams = []sdk.Param{{Exchange: sdk.ExchangeDeviceAuthorization, Name: "audience", Value: aud}}
 	}
 	return spec, nil
-}
-
-// tenantURL turns the domain setting into the tenant's base URL: a bare
-// domain means https, a full URL is checked by sdk.CheckURL. Auth0 serves
-// at the root of its domain, so a path is refused.
-func tenantURL(domain string) (string, *sdk.ConfigError) {
-	fail := func(msg string) (string, *sdk.ConfigError) {
-		return "", &sdk.ConfigError{Setting: "domain", Message: msg}
-	}
-	if strings.Contains(domain, "://") {
-		base, cerr := sdk.CheckURL("domain", domain)
-		if cerr != nil {
-			return "", cerr
-		}
-		if u, _ := url.Parse(base); u.Path != "" {
-			return fail("must not have a path: Auth0 serves at the root of the domain; write " + `domain = "` + u.Scheme + "://" + u.Host + `"`)
-		}
-		return base, nil
-	}
-	u, err := url.Parse("https://" + domain)
-	if err != nil || u.Host != domain || u.User != nil || u.Hostname() == "" {
-		return fail(`must be a tenant domain such as example.us.auth0.com, or a URL such as https://login.example.com; got "` + domain + `"`)
-	}
-	return "https://" + domain, nil
 }
 
 // Interpret implements sdk.Interpreter. On the device-code request, an

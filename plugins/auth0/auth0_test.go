@@ -76,8 +76,8 @@ func TestConfigure(t *testing.T) {
 		{name: "custom domain with port, confidential client", settings: map[string]string{"domain": "login.example.com:8443"}, secret: "s",
 			want: spec("https://login.example.com:8443", "")},
 		{name: "remote http", settings: map[string]string{"domain": "http://example.us.auth0.com"}, wantErr: "domain: http:// is accepted only for loopback hosts; use https://example.us.auth0.com"},
-		{name: "path", settings: map[string]string{"domain": "https://example.us.auth0.com/oauth"}, wantErr: `domain: must not have a path: Auth0 serves at the root of the domain; write domain = "https://example.us.auth0.com"`},
-		{name: "bare domain with a path", settings: map[string]string{"domain": "example.us.auth0.com/authorize"}, wantErr: "domain: must be a tenant domain such as example.us.auth0.com"},
+		{name: "path", settings: map[string]string{"domain": "https://example.us.auth0.com/oauth"}, wantErr: `domain: must not have a path; write domain = "https://example.us.auth0.com"`},
+		{name: "bare domain with a path", settings: map[string]string{"domain": "example.us.auth0.com/authorize"}, wantErr: `domain: must not have a path; write domain = "example.us.auth0.com"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, errs, err := p.Configure(tc.settings, sdk.Client{ClientID: "cli", ClientSecret: tc.secret})
