@@ -372,6 +372,11 @@ func TestProviderSettings(t *testing.T) {
 		"keycloak": {"url", "realm", "base URL"},
 		"auth0":    {"domain", "audience", "groups_claim", "namespaced"},
 		"cognito":  {"domain", "device_endpoint", "region", "user_pool_id", "issuer", "cognito-idp.<region>.amazonaws.com"},
+		"entra":    {"tenant", "authority", "organizations", "https://login.microsoftonline.com", "myaccount.microsoft.com"},
+		"google":   {"issuer", "https://accounts.google.com", "client_secret"},
+		"github":   {"url", "api_url", "https://github.com", "/api/v3", "github.com/settings/applications"},
+		"okta":     {"domain", "authorization_server", "default", "org authorization server"},
+		"gitlab":   {"url", "https://gitlab.com"},
 	} {
 		info := e.run("plugins", "info", name)
 		for _, s := range settings {
@@ -393,6 +398,12 @@ func TestProviderSettings(t *testing.T) {
 		{"cognito region of another pool", "cognito",
 			"domain = \"https://auth.example.com\"\ndevice_endpoint = \"https://device.example.com\"\nregion = \"eu-west-1\"\nuser_pool_id = \"us-east-1_Example\"\n",
 			[]string{"config.toml:7", "region", `set region = "us-east-1"`}},
+		{"entra tenant as a URL", "entra", "tenant = \"https://login.microsoftonline.com/contoso.onmicrosoft.com\"\n",
+			[]string{"config.toml:5", "tenant", `authority = "https://login.microsoftonline.com" and tenant = "contoso.onmicrosoft.com"`}},
+		{"google without client_secret", "google", "",
+			[]string{"config.toml:1", "profiles.p:", "client_secret", "Google Cloud console"}},
+		{"okta issuer as domain", "okta", "domain = \"https://example.okta.com/oauth2/default\"\n",
+			[]string{"config.toml:5", "domain", `domain = "https://example.okta.com" and authorization_server = "default"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e.writeConfig(fmt.Sprintf("[profiles.p]\nprovider = %q\nclient_id = \"cli\"\n[profiles.p.settings]\n%s", tc.provider, tc.settings))
