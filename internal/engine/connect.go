@@ -102,6 +102,10 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("plugin %q returned an unusable endpoint: %w", cfg.Provider, err)
 	}
 	plugin := adapter{name: cfg.Provider, hooks: cfg.Hooks}
+	var template string
+	if isTemplate(spec.Issuer) {
+		template = spec.Issuer
+	}
 	if spec.DiscoveryURL != "" {
 		d, err := discover(ctx, e.Client(), plugin, spec.DiscoveryURL, spec.Issuer)
 		if err != nil {
@@ -127,6 +131,8 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 		hc:      e.Client(),
 		clock:   cmp.Or[Clock](cfg.Clock, realClock{}),
 		log:     cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
+
+		issuerTemplate: template,
 	}
 	if spec.Issuer != "" && spec.Endpoints.JWKS != "" {
 		// The key set keeps the context for its background fetches of the

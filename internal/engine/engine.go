@@ -84,6 +84,10 @@ type Client struct {
 	clock    Clock
 	log      *slog.Logger
 	verifier *oidc.IDTokenVerifier // nil without Spec.Issuer and Spec.Endpoints.JWKS
+	// issuerTemplate is the plugin's issuer when it is a template, which
+	// every ID token's iss must fill, also once discovery made the issuer
+	// concrete.
+	issuerTemplate string
 }
 
 // Spec returns the provider spec the Client uses: discovery applied (issuer

@@ -104,8 +104,8 @@ func (c *Client) Userinfo(ctx context.Context, accessToken string) (map[string]a
 
 // VerifyIDToken verifies a raw ID token (OpenID Connect Core 1.0 §3.1.3.7):
 // its signature against the provider's JWKS (fetched through the edge and
-// cached), iss equal to the spec's issuer (filled with the token's own
-// claims when that is a template), aud containing the client_id, azp
+// cached), iss equal to the spec's issuer and, when the plugin gave a
+// template, to the template filled with the token's own claims, aud containing the client_id, azp
 // (required when aud names several) equal to the client_id, and exp not
 // passed by the Client's clock. It returns the token's claims. The
 // error matches ErrNotSupported when the spec has no issuer or JWKS endpoint.
@@ -121,7 +121,7 @@ func (c *Client) VerifyIDToken(ctx context.Context, raw string) (map[string]any,
 	if err := tok.Claims(&claims); err != nil {
 		return nil, fmt.Errorf("reading the ID token's claims: %w", err)
 	}
-	if iss := c.spec.Issuer; isTemplate(iss) {
+	if iss := c.issuerTemplate; iss != "" {
 		want, err := fillTemplate(iss, claims)
 		if err == nil && tok.Issuer != want {
 			err = fmt.Errorf("its issuer %q is not %q, the issuer template filled with the token's own claims", tok.Issuer, want)

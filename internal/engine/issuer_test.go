@@ -106,6 +106,9 @@ func TestIssuerTemplate(t *testing.T) {
 		if _, err := c.VerifyIDToken(background(t), token(issuerOf(other), other)); err == nil {
 			t.Error("a token of another tenant verified")
 		}
+		if _, err := c.VerifyIDToken(background(t), token(issuerOf(tenant), other)); err == nil {
+			t.Error("a token whose tid is not its issuer's tenant verified")
+		}
 	})
 	t.Run("document off the template", func(t *testing.T) {
 		_, err := connect(t, "/wrong")

@@ -1,7 +1,12 @@
 // Package peer runs idplug's conformance peer for tests: panva's
 // oidc-provider (npm, pinned by package-lock.json) under Node on 127.0.0.1,
-// as a Keycloak realm, an Auth0 tenant and an Amazon Cognito user pool with
-// the device-grant service in front of it. peer.js says what its shims fake.
+// as one tenant per identity provider idplug has a plugin for: a Keycloak
+// realm, an Auth0 tenant, an Amazon Cognito user pool with the device-grant
+// service in front of it, a GitLab instance, GitHub (github.com and its REST
+// API), a Microsoft Entra ID directory, Google (accounts.google.com and
+// oauth2.googleapis.com) and an Okta org with its org and "default"
+// authorization servers. A thin shim per vendor reproduces its documented
+// wire behaviour; peer.js and tenants/*.js say exactly what they fake.
 //
 // Set it up once with `npm ci --prefix internal/peer`. Without Node or the
 // installed packages, Start skips the test, or fails it when
@@ -50,11 +55,44 @@ type Options struct {
 	Interval time.Duration
 }
 
-// Peer is a running conformance peer.
+// Peer is a running conformance peer. Every origin also serves the control
+// API (SlowDown, BreakIDTokens, ForeignTenant, StatsOf, Active); origins of
+// one tenant share its state.
 type Peer struct {
-	// Origins of the tenants: Keycloak (realms under /realms/), Auth0,
-	// the Cognito user pool domain and the Cognito device-grant service.
-	Keycloak, Auth0, Cognito, Device string
+	// Keycloak is the Keycloak server: the realm Realm is under /realms/.
+	Keycloak string
+	// Auth0 is the Auth0 tenant's domain (issuer Auth0 + "/").
+	Auth0 string
+	// Cognito is the Cognito user pool domain (token, userInfo, revoke);
+	// Device the Cognito device-grant service in front of it, which devices
+	// poll.
+	Cognito, Device string
+	// GitLab is the GitLab instance; its issuer is GitLab itself, its
+	// discovery names no device authorization endpoint.
+	GitLab string `json:"gitlab"`
+	// GitHub is github.com (device flow, token endpoint, the verification
+	// page /login/device); GitHubAPI is api.github.com (GET /user).
+	GitHub    string `json:"github"`
+	GitHubAPI string `json:"githubAPI"`
+	// Entra is login.microsoftonline.com: endpoints under /{tenant}/ for
+	// EntraTenant, EntraDomain, "organizations" and "common"; issuer
+	// Entra + "/" + EntraTenant + "/v2.0"; verification page
+	// Entra + "/devicelogin".
+	Entra string
+	// EntraTenant is the directory's tenant ID (a GUID), EntraDomain its
+	// domain (idplug.onmicrosoft.com).
+	EntraTenant, EntraDomain string
+	// EntraOtherTenant is the tenant ID ForeignTenant puts in tid.
+	EntraOtherTenant string
+	// Google is accounts.google.com: the issuer, discovery and the
+	// verification page /device; GoogleAPIs is oauth2.googleapis.com:
+	// device authorization, token, revocation, userinfo and keys.
+	Google     string
+	GoogleAPIs string `json:"googleAPIs"`
+	// Okta is the Okta org: the org authorization server (issuer Okta,
+	// /oauth2/v1/…) and the custom one, issuer Okta + "/oauth2/default";
+	// both send users to Okta + "/activate".
+	Okta string
 	// Realm is the Keycloak realm.
 	Realm string
 	// UserPoolID is the Cognito user pool's ID; its issuer is
@@ -64,9 +102,15 @@ type Peer struct {
 	Audience string
 	// GroupsClaim is the namespaced claim holding the Auth0 user's groups.
 	GroupsClaim string
-	// Clients are the client IDs registered at each tenant, by tenant name:
-	// keycloak, auth0, cognito.
+	// Clients are the client IDs registered at each tenant, by name:
+	// keycloak, keycloak-pkce (a Keycloak client that requires PKCE with
+	// S256), auth0, cognito, gitlab, github, entra, google, okta (known to
+	// both Okta servers).
 	Clients map[string]string
+	// Secrets are client secrets, by the same names: google (required by
+	// Google for its device flow) and github (the GitHub App's; this peer
+	// accepts a refresh without it, and refuses a wrong one).
+	Secrets map[string]string
 }
 
 // dir is this package's source directory, which holds peer.js and, after
@@ -168,6 +212,8 @@ func (s *syncBuffer) String() string {
 }
 
 // Users the peer knows, for Approve.
+// Each tenant shapes them into its own claims (tenants/*.js); at GitHub,
+// Bob keeps his e-mail address private.
 const (
 	Alice = "alice" // groups admins and dev, realm role developer
 	Bob   = "bob"   // no groups
@@ -241,6 +287,11 @@ func (b *browser) submit(fields url.Values) error {
 
 // Approve does what a person does in a browser: opens verificationURI,
 // enters userCode, confirms, signs in as user (any password) and consents.
+// verificationURI is the page a tenant sent the device to: Keycloak's
+// /realms/{realm}/device, Auth0's and Okta's /activate, the Cognito
+// device-grant service's /device, GitLab's /oauth/device, GitHub's
+// /login/device, Entra's /devicelogin, Google's /device; the vendors' own
+// pages lead to oidc-provider's, whose forms it follows.
 func Approve(verificationURI, userCode, user string) error {
 	b := newBrowser()
 	steps := []func() error{
@@ -300,19 +351,32 @@ func control(method, origin, path string, out any) error {
 	return json.NewDecoder(resp.Body).Decode(out)
 }
 
-// SlowDown makes the tenant at origin answer its next n pending polls with
-// slow_down.
+// SlowDown makes the tenant at origin (any of its origins) answer its next n
+// pending polls with slow_down, in the vendor's shape: GitHub's names the
+// device's interval plus 5 s, Google's is HTTP 403, Auth0's 429.
 func SlowDown(origin string, n int) error {
 	return control(http.MethodPost, origin, fmt.Sprintf("slow-down?count=%d", n), nil)
 }
 
 // BreakIDTokens makes the tenant at origin tamper with every ID token it
-// issues from now on, so that its signature no longer matches.
+// issues from now on, so that its signature no longer matches. GitHub
+// issues no ID tokens and answers an error.
 func BreakIDTokens(origin string) error {
 	return control(http.MethodPost, origin, "break-id-tokens", nil)
 }
 
-// Stats counts what a tenant saw.
+// ForeignTenant makes the Entra tenant at origin issue its next n ID tokens
+// with another tenant's ID (EntraOtherTenant) in tid and its own issuer in
+// iss: correctly signed tokens that an issuer template such as
+// {origin}/{tid}/v2.0 refuses.
+func ForeignTenant(origin string, n int) error {
+	return control(http.MethodPost, origin, fmt.Sprintf("foreign-tenant?count=%d", n), nil)
+}
+
+// Stats counts what a tenant saw: polls where devices poll (Cognito's
+// device-grant service counts its own), refreshes and revocations where
+// tokens are issued. Origins of one tenant (GitHub's, Google's, Okta's two
+// servers) count together.
 type Stats struct {
 	Polls       int `json:"polls"`       // device_code token requests
 	Refreshes   int `json:"refreshes"`   // refresh_token token requests
@@ -327,7 +391,8 @@ func StatsOf(origin string) (Stats, error) {
 }
 
 // Active reports whether the provider at origin still honours token, a
-// refresh or access token it issued.
+// refresh or access token it issued (GitHub's with their ghu_ and ghr_
+// prefixes; at Okta, of either authorization server).
 func Active(origin, token string) (bool, error) {
 	var out struct {
 		Active bool `json:"active"`
