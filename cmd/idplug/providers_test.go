@@ -522,10 +522,11 @@ func TestProviderSettings(t *testing.T) {
 // TestProviderVariants covers the shapes of a provider that the lifecycle
 // table does not: an Entra tenant named by its domain, and ID tokens whose
 // tid is not the tenant of their issuer; Okta's org authorization server; a
-// Keycloak client that requires PKCE, with and without it.
+// GitHub OAuth App's token, which never expires; a Keycloak client that
+// requires PKCE, with and without it.
 func TestProviderVariants(t *testing.T) {
 	t.Parallel()
-	p := peer.Start(t, peer.Options{})
+	p := peer.Start(t, peer.Options{AccessTokenTTL: 12 * time.Second}) // due for a refresh 2 s after login
 	byName := map[string]provider{}
 	for _, pv := range providers {
 		byName[pv.name] = pv
@@ -584,6 +585,33 @@ func TestProviderVariants(t *testing.T) {
 		}
 		if r := e.run("token", "--profile", pv.name); r.code != 0 {
 			t.Errorf("token: exit %d: %s", r.code, r.stderr)
+		}
+	})
+	t.Run("github OAuth App token that never expires", func(t *testing.T) {
+		t.Parallel()
+		pv := byName["github"]
+		e := variant(pv, fmt.Sprintf("url = %q\napi_url = %q\n", p.GitHub, p.GitHubAPI), "")
+		e.writeConfig(strings.Replace(string(must(os.ReadFile(e.config))), p.Clients["github"], p.Clients["github-oauth-app"], 1))
+		if r := login(t, e, pv, p.GitHub+"/login/device"); r.code != 0 {
+			t.Fatalf("login: exit %d: %s", r.code, r.stderr)
+		}
+		b := readBundle(t, filepath.Join(e.dir, "tokens"))
+		if !strings.HasPrefix(b.AccessToken, "gho_") || b.RefreshToken != "" {
+			t.Fatalf("stored an access token %.4s… and a refresh token %v; want an OAuth App's gho_ token alone", b.AccessToken, b.RefreshToken != "")
+		}
+		refreshes := stats(t, p.GitHub).Refreshes
+		// A GitHub App's 12 s token would be due for a refresh now.
+		time.Sleep(2500 * time.Millisecond)
+		for range 2 {
+			if r := e.run("token", "--profile", pv.name); r.code != 0 || strings.TrimSpace(r.stdout) != b.AccessToken {
+				t.Fatalf("token: exit %d, not the stored token: %s", r.code, r.stderr)
+			}
+		}
+		if id := whoami(t, e, "--profile", pv.name); id["username"] != "alice" || id["expires_at"] != nil {
+			t.Errorf("whoami %v: want alice, no expiry", id)
+		}
+		if n := stats(t, p.GitHub).Refreshes - refreshes; n != 0 {
+			t.Errorf("a token that never expires was refreshed %d times", n)
 		}
 	})
 	t.Run("keycloak client requiring PKCE", func(t *testing.T) {

@@ -19,7 +19,8 @@ export const opts = {
     auth0: 'Auth0IdplugCli',
     cognito: '1example23456789',
     gitlab: '5f3c0b2a9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b',
-    github: 'Iv1.8a61f9b3a7aba766',
+    github: 'Iv1.8a61f9b3a7aba766', // a GitHub App with expiring user tokens
+    'github-oauth-app': 'Ov23liIdplugOAuthApp', // an OAuth App: tokens that never expire
     entra: '4b0db8c2-9f26-4417-8bde-3f0e3656f8e0',
     google: '407408718192-idplugtvanddevices0000000000000.apps.googleusercontent.com',
     okta: '0oa1idplugcli0000x5d7',
@@ -287,7 +288,7 @@ export function redirect(res, location, status = 302) {
 }
 
 // findToken finds an access or refresh token value at any of the state's
-// providers; strip removes a vendor's prefix (GitHub's ghu_ and ghr_).
+// providers; strip removes a vendor's prefix (GitHub's gho_, ghu_ and ghr_).
 async function findToken(state, value) {
   const v = state.strip ? state.strip(value) : value;
   for (const p of state.providers) {

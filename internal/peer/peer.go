@@ -104,8 +104,10 @@ type Peer struct {
 	GroupsClaim string
 	// Clients are the client IDs registered at each tenant, by name:
 	// keycloak, keycloak-pkce (a Keycloak client that requires PKCE with
-	// S256), auth0, cognito, gitlab, github, entra, google, okta (known to
-	// both Okta servers).
+	// S256), auth0, cognito, gitlab, github (a GitHub App: expiring tokens
+	// with refresh tokens), github-oauth-app (an OAuth App: tokens that never
+	// expire, no refresh token), entra, google, okta (known to both Okta
+	// servers).
 	Clients map[string]string
 	// Secrets are client secrets, by the same names: google (required by
 	// Google for its device flow) and github (the GitHub App's; this peer

@@ -10,9 +10,11 @@
 //           than the device's current one, GitHub's error names
 //           (incorrect_client_credentials, incorrect_device_code,
 //           bad_refresh_token, unsupported_grant_type), no id_token. The
-//           tokens are a GitHub App's expiring user tokens: ghu_ access
-//           tokens with expires_in, ghr_ refresh tokens with
-//           refresh_token_expires_in, rotated on refresh. The scopes asked
+//           tokens of client github are a GitHub App's expiring user
+//           tokens: ghu_ access tokens with expires_in, ghr_ refresh tokens
+//           with refresh_token_expires_in, rotated on refresh; those of
+//           client github-oauth-app an OAuth App's gho_ tokens, without
+//           expires_in or refresh token, valid until revoked. The scopes asked
 //           for (read:user user:email) are GitHub's; upstream asks for openid
 //           profile email offline_access. No revocation endpoint.
 //   api     GET /user with "Authorization: Bearer|token <token>": the user's
@@ -48,6 +50,9 @@ function answer(req, res, body, status = 200) {
   return res.end(form.toString());
 }
 
+const oauthApp = (clientId) => clientId === opts.clients['github-oauth-app'];
+const known = (clientId) => clientId === opts.clients.github || oauthApp(clientId);
+
 const failure = (error, extra = {}) => ({
   error,
   error_description: errors[error],
@@ -58,7 +63,7 @@ const failure = (error, extra = {}) => ({
 export default async function github({ origin, apiOrigin }) {
   const prefix = '/_op';
   const provider = await newProvider(origin + prefix, {
-    clients: [{ client_id: opts.clients.github }],
+    clients: [{ client_id: opts.clients.github }, { client_id: opts.clients['github-oauth-app'] }],
     claims: { openid: ['sub'], profile: ['name', 'preferred_username'], email: ['email'] },
     sub: (u) => String(u.githubId),
     shape: (u) => ({ name: fullName(u), preferred_username: login(u), email: u.email }),
@@ -71,13 +76,17 @@ export default async function github({ origin, apiOrigin }) {
       jwks: '/jwks',
     },
     revocation: false,
-    ttl: { RefreshToken: REFRESH_TTL },
+    ttl: {
+      RefreshToken: REFRESH_TTL,
+      // An OAuth App's token lives until revoked: a year here.
+      AccessToken: (_ctx, _token, client) => (oauthApp(client.clientId) ? 365 * 24 * 3600 : opts.accessTokenTTL),
+    },
     issueRefreshToken: alwaysRefresh,
   });
   const state = newState('github');
   state.noIDTokens = true;
-  // ghu_ and ghr_ tokens are the upstream's with GitHub's prefixes.
-  state.strip = (v) => v.replace(/^gh[ur]_/, '');
+  // gho_, ghu_ and ghr_ tokens are the upstream's with GitHub's prefixes.
+  state.strip = (v) => v.replace(/^gh[our]_/, '');
   state.providers.push(provider); // for the token lookup
   // The upstream gets a state of its own: what devices see is counted and
   // slowed down at GitHub's paths, below.
@@ -89,7 +98,11 @@ export default async function github({ origin, apiOrigin }) {
     const r = await fetch(`${origin}${prefix}${path}`, { method: 'POST', body: new URLSearchParams(form) });
     return { ok: r.ok, body: await r.json() };
   };
-  const tokens = (b) => ({
+  const tokens = (b, client) => (oauthApp(client) ? {
+    access_token: `gho_${b.access_token}`,
+    scope: 'read:user,user:email',
+    token_type: 'bearer',
+  } : {
     access_token: `ghu_${b.access_token}`,
     expires_in: b.expires_in,
     refresh_token: `ghr_${b.refresh_token}`,
@@ -99,7 +112,7 @@ export default async function github({ origin, apiOrigin }) {
   });
 
   async function deviceCode(req, res, form) {
-    if (form.get('client_id') !== opts.clients.github) return answer(req, res, failure('incorrect_client_credentials'));
+    if (!known(form.get('client_id'))) return answer(req, res, failure('incorrect_client_credentials'));
     const r = await upstream('/device/code', { client_id: form.get('client_id'), scope: 'openid profile email offline_access' });
     if (!r.ok) return answer(req, res, r.body, 500);
     intervals.set(r.body.device_code, opts.interval);
@@ -116,7 +129,7 @@ export default async function github({ origin, apiOrigin }) {
     state.polls++;
     const code = form.get('device_code') || '';
     const r = await upstream('/token', { grant_type: GT_DEVICE, device_code: code, client_id: form.get('client_id') });
-    if (r.ok) return answer(req, res, tokens(r.body));
+    if (r.ok) return answer(req, res, tokens(r.body, form.get('client_id')));
     if (r.body.error === 'authorization_pending' && state.slowDown > 0) {
       state.slowDown--;
       const interval = (intervals.get(code) ?? opts.interval) + 5;
@@ -146,7 +159,7 @@ export default async function github({ origin, apiOrigin }) {
     const r = rt.startsWith('ghr_')
       ? await upstream('/token', { grant_type: 'refresh_token', refresh_token: state.strip(rt), client_id: form.get('client_id') })
       : { ok: false, body: {} };
-    if (r.ok) return answer(req, res, tokens(r.body));
+    if (r.ok) return answer(req, res, tokens(r.body, form.get('client_id')));
     return answer(req, res, { error: 'bad_refresh_token', error_description: 'The refresh token passed is incorrect or expired.', error_uri: DOCS });
   }
 
@@ -159,7 +172,7 @@ export default async function github({ origin, apiOrigin }) {
     const form = await formOf(req, url);
     if (url.pathname === '/login/device/code') return deviceCode(req, res, form);
     if (url.pathname !== '/login/oauth/access_token') return send(res, 404, { message: 'Not Found' });
-    if (form.get('client_id') !== opts.clients.github) return answer(req, res, failure('incorrect_client_credentials'));
+    if (!known(form.get('client_id'))) return answer(req, res, failure('incorrect_client_credentials'));
     if (form.get('grant_type') === GT_DEVICE) return poll(req, res, form);
     if (form.get('grant_type') === 'refresh_token') return refresh(req, res, form);
     return answer(req, res, failure('unsupported_grant_type'));
@@ -173,7 +186,7 @@ export default async function github({ origin, apiOrigin }) {
       return send(res, 404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest', status: '404' });
     }
     const m = /^(?:bearer|token)\s+(\S+)$/i.exec(req.headers.authorization || '');
-    const at = m && m[1].startsWith('ghu_') && await provider.AccessToken.find(state.strip(m[1]));
+    const at = m && /^gh[ou]_/.test(m[1]) && await provider.AccessToken.find(state.strip(m[1]));
     const u = at && !at.isExpired && Object.values(users).find((v) => String(v.githubId) === at.accountId);
     if (!u) return send(res, 401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' });
     const name = login(u);
