@@ -365,7 +365,7 @@ func subprocessFigures(ctx context.Context, path string) {
 
 	l, p := loadAndConfigure(ctx, src, "")
 	defer l.Close(ctx)
-	row{what: "hook call (identity, gRPC with mTLS)", value: us(hookCalls(ctx, p))}.print()
+	row{what: "hook call (identity, gRPC, unix socket)", value: us(hookCalls(ctx, p))}.print()
 	fmt.Println()
 }
 

@@ -3,6 +3,7 @@ package subprocess_test
 import (
 	"errors"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -11,8 +12,8 @@ import (
 )
 
 // TestHandshakeAddress checks that the host connects only where go-plugin
-// has a plugin listen: a Unix socket in the plugin's private directory, or
-// TCP on the loopback address. A handshake naming anything else fails the
+// has a plugin listen: a Unix socket in the plugin's private directory (or,
+// on Windows, TCP on the loopback address). A handshake naming anything else fails the
 // start with an error naming the plugin and the address, before anything
 // dials it or looks a name up.
 func TestHandshakeAddress(t *testing.T) {
@@ -38,8 +39,9 @@ func TestHandshakeAddress(t *testing.T) {
 	}
 }
 
-// TestPluginToHost checks which addresses the host connects to, the
-// loopback TCP addresses among them, which go-plugin uses on Windows.
+// TestPluginToHost checks which addresses the host connects to: the
+// loopback TCP addresses only on Windows, where go-plugin uses them (with
+// mutual TLS), and elsewhere a Unix socket in the start's directory alone.
 func TestPluginToHost(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "plugin-dir123")
 	for _, tc := range []struct {
@@ -47,8 +49,8 @@ func TestPluginToHost(t *testing.T) {
 		ok            bool
 	}{
 		{"unix", dir + "/plugin456", true},
-		{"tcp", "127.0.0.1:10000", true},
-		{"tcp", "[::1]:10000", true},
+		{"tcp", "127.0.0.1:10000", runtime.GOOS == "windows"},
+		{"tcp", "[::1]:10000", runtime.GOOS == "windows"},
 		{"unix", dir + "/../plugin456", false},
 		{"unix", dir, false},
 		{"unix", "plugin456", false},

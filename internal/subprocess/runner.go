@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -195,17 +196,25 @@ func (p *proc) pid() int {
 	return p.process.Pid
 }
 
+// overTCP says whether plugins listen on TCP, as go-plugin has them do on
+// Windows, rather than on a Unix socket in a private directory. Only then
+// does the connection need mutual TLS (see the package documentation).
+const overTCP = runtime.GOOS == "windows"
+
 // PluginToHost implements runner.Runner: host and plugin share a machine,
 // and the host connects only where go-plugin has a plugin listen: on a Unix
-// socket in the directory go-plugin made for this start, or over TCP on
-// the loopback address. A handshake that names any other address is
-// refused before anything dials it or looks a name up.
+// socket in the directory go-plugin made for this start or, on Windows,
+// over TCP on the loopback address. A handshake that names any other
+// address is refused before anything dials it or looks a name up.
 func (p *proc) PluginToHost(network, addr string) (string, string, error) {
 	ok := false
 	switch network {
 	case "unix":
 		ok = filepath.IsAbs(addr) && filepath.Dir(addr) == filepath.Clean(p.socketDir)
 	case "tcp":
+		if !overTCP {
+			break
+		}
 		ap, err := netip.ParseAddrPort(addr)
 		ok = err == nil && ap.Port() != 0 && (ap.Addr() == netip.MustParseAddr("127.0.0.1") || ap.Addr() == netip.IPv6Loopback())
 	}
@@ -224,8 +233,11 @@ func (p *proc) HostToPlugin(network, addr string) (string, string, error) {
 type addressError struct{ network, addr string }
 
 func (e *addressError) Error() string {
-	return fmt.Sprintf("its go-plugin handshake names the address %s %q; idplug connects only to a Unix socket "+
-		"in the directory PLUGIN_UNIX_SOCKET_DIR names, or over TCP to 127.0.0.1 or ::1", e.network, e.addr)
+	where := "a Unix socket in the directory PLUGIN_UNIX_SOCKET_DIR names"
+	if overTCP {
+		where = "TCP at 127.0.0.1 or ::1"
+	}
+	return fmt.Sprintf("its go-plugin handshake names the address %s %q; idplug connects only to %s", e.network, e.addr, where)
 }
 
 // pipe is the read end of a process's stdout or stderr. A read that Close

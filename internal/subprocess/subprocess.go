@@ -9,12 +9,18 @@
 // Copy reads a plugin's executable once into a private, immutable
 // Executable, whose digest the host checks against the configuration's pin;
 // every start runs exactly those bytes. Start runs it with go-plugin: gRPC
-// only, with automatic mutual TLS, no environment of the host's, no stdin,
-// and stderr, stdout and sdk.Logf records sent to the host's logger with
-// the attribute plugin=<name>, within a budget per process. The host
-// connects only to the plugin's socket in the directory go-plugin made for
-// it, or to the loopback address. On Linux the kernel kills the process
-// when the host dies; elsewhere serve.Main exits when its parent is gone.
+// only, no environment of the host's, no stdin, and stderr, stdout and
+// sdk.Logf records sent to the host's logger with the attribute
+// plugin=<name>, within a budget per process. The host connects only to
+// the plugin's Unix socket in the 0700 directory go-plugin made for this
+// start, which only the user's own processes reach, and those could read
+// the host's memory anyway: the connection needs no TLS, and has none
+// (go-plugin's AutoMTLS, a P-521 key pair on each side and their
+// handshake, cost every start ~30 ms). On Windows, where go-plugin listens
+// on a loopback port every local user reaches, the host connects over TCP
+// to 127.0.0.1 or ::1 only, with automatic mutual TLS. On Linux the kernel
+// kills the process when the host dies; elsewhere serve.Main exits when its
+// parent is gone.
 //
 // The process runs in a process group of its own. Whenever it ends, the
 // host kills that group and, on Linux, the processes the plugin started
@@ -216,7 +222,7 @@ func (p *Plugin) start(ctx context.Context) (*process, error) {
 		HandshakeConfig:  wire.Handshake(),
 		Plugins:          goplugin.PluginSet{wire.PluginName: &wire.GRPCPlugin{}},
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
-		AutoMTLS:         true,
+		AutoMTLS:         overTCP,
 		SkipHostEnv:      true,
 		StartTimeout:     p.opts.StartTimeout,
 		Logger:           newLogger(out, p.name, pr.stderr),
