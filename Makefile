@@ -56,8 +56,8 @@ test: build plugins ## unit and integration tests (race detector on), conformanc
 demo: build ## start the demo IdP on $(DEMO_ADDR) and sign in to it
 	./cmd/demoidp/demo.sh $(DEMO_ADDR)
 
-bench: build plugins ## print the performance figures of DESIGN.md §6
-	$(GO) run ./cmd/bench -idplug $(BIN)/idplug -plugins $(BIN)/plugins
+bench: build plugins ## print the performance figures of DESIGN.md §6 (BENCH_JSON=file also writes them, BENCH_ONLY=wasm,flows picks groups)
+	$(GO) run ./cmd/bench -idplug $(BIN)/idplug -plugins $(BIN)/plugins $(if $(BENCH_JSON),-json $(abspath $(BENCH_JSON))) $(if $(BENCH_ONLY),-only $(BENCH_ONLY))
 
 lint: ## gofmt, go vet, staticcheck
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'run gofmt -w on the files above'; exit 1; }

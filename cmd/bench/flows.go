@@ -57,9 +57,9 @@ func approvalLatency(ctx context.Context, tmp string) {
 		}
 	}
 	worst := slices.Max(waits)
-	fmt.Println("approval to login done (tokens verified and stored, identity read), interval 1 s")
-	row{what: "median", value: ms(median(waits))}.print()
-	row{what: "worst", value: ms(worst), budget: "≤ interval + 50 ms", ok: worst <= interval+50*time.Millisecond}.print()
+	section("approval to login done (tokens verified and stored, identity read), interval 1 s")
+	row{what: "median", value: msQ(median(waits))}.print()
+	row{what: "worst", value: msQ(worst), budget: "≤ interval + 50 ms", ok: worst <= interval+50*time.Millisecond}.print()
 	fmt.Println()
 }
 
@@ -84,10 +84,11 @@ func concurrentFlows(ctx context.Context, tmp string) {
 	}
 	rss, _ := strconv.Atoi(fields[0])
 	hwm, _ := strconv.Atoi(fields[1])
-	fmt.Printf("%d concurrent device flows in one process (every flow polling)\n", flows)
-	row{what: "RSS", value: megabytes(rss << 10)}.print()
-	row{what: "peak RSS", value: megabytes(hwm << 10), budget: "≤ 100 MB", ok: hwm<<10 <= 100e6}.print()
-	row{what: "device-code polls at the IdP", value: strconv.Itoa(idp.TokenRequests(demoidp.GrantTypeDeviceCode))}.print()
+	section(fmt.Sprintf("%d concurrent device flows in one process (every flow polling)", flows))
+	row{what: "RSS", value: mbQ(rss << 10)}.print()
+	row{what: "peak RSS", value: mbQ(hwm << 10), budget: "≤ 100 MB", ok: hwm<<10 <= 100e6}.print()
+	row{what: "device-code polls at the IdP", value: countQ(idp.TokenRequests(demoidp.GrantTypeDeviceCode))}.print()
+	fmt.Println()
 }
 
 // runFlows is the child of concurrentFlows: it starts n logins of the

@@ -48,10 +48,10 @@ func hostileMemory(ctx context.Context, tmp string) {
 	check(rt.Close(ctx))
 
 	const budget = wasm.DefaultMemoryLimit + 3*wasm.MaxStack
-	fmt.Printf("hostile wasm plugin: host memory growth (peak RSS) in one call; memory ceiling %d MiB\n", wasm.DefaultMemoryLimit>>20)
+	section(fmt.Sprintf("hostile wasm plugin: host memory growth (peak RSS) in one call; memory ceiling %d MiB", wasm.DefaultMemoryLimit>>20))
 	measure := func(what, path, do string) {
 		growth := hostileGrowth(ctx, path, do, cacheDir)
-		row{what: what, value: megabytes(growth), budget: fmt.Sprintf("≤ ceiling + %d MiB = %s", 3*wasm.MaxStack>>20, megabytes(budget)), ok: growth <= budget}.print()
+		row{what: what, value: mbQ(growth), budget: fmt.Sprintf("≤ ceiling + %d MiB = %s", 3*wasm.MaxStack>>20, mbQ(budget)), ok: growth <= budget}.print()
 	}
 	for _, a := range []struct {
 		attack wasmtest.Attack

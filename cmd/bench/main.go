@@ -1,9 +1,10 @@
 // Command bench prints the performance figures of DESIGN.md §6 that this
 // build can measure, each the median of several runs. Every row gives the
 // figure, the baseline measured in the same run and their ratio where there
-// is one, the budget, and pass or MISS. `make bench` runs it:
+// is one, the budget, and pass or MISS; -json also writes them to a file,
+// and -only measures some groups of them. `make bench` runs it:
 //
-//	go run ./cmd/bench -idplug bin/idplug -plugins bin/plugins
+//	go run ./cmd/bench -idplug bin/idplug -plugins bin/plugins [-json FILE] [-only wasm,flows]
 package main
 
 import (
@@ -52,6 +53,8 @@ func main() {
 	binary := flag.String("idplug", os.Getenv("IDPLUG_BIN"), "the idplug binary (default $IDPLUG_BIN)")
 	plugins := flag.String("plugins", "bin/plugins", "directory of the plugins `make plugins` built")
 	runs := flag.Int("runs", 25, "runs per process-level figure")
+	jsonOut := flag.String("json", "", "also write the figures to this `file` as JSON")
+	only := flag.String("only", "", "measure only these comma-separated `groups`: "+strings.Join(groupNames, ", "))
 	flag.Parse()
 	if *binary == "" {
 		log.Fatal("bench: set -idplug or $IDPLUG_BIN to the idplug binary (make bench does)")
@@ -64,44 +67,40 @@ func main() {
 	check(err)
 	defer os.RemoveAll(tmp)
 
-	underSecretService()
-	fmt.Printf("idplug bench — median of runs; %s; %d CPUs, load average %s\n\n", time.Now().Format(time.DateTime), runtime.NumCPU(), loadAverage())
-	cachedToken(ctx, tmp, *binary, *runs)
-	keyringToken(ctx, tmp, *binary, *runs)
-	builtinCost(ctx, tmp, *binary, *runs)
-	tokenAtExpiry(ctx, tmp, *binary)
-	approvalLatency(ctx, tmp)
-	wasmFigures(ctx, tmp, filepath.Join(*plugins, "oidc.wasm"))
-	hostileMemory(ctx, tmp)
-	subprocessFigures(ctx, filepath.Join(*plugins, "idplug-plugin-oidc"))
-	concurrentFlows(ctx, tmp)
-}
-
-// A row is one figure: what it is, its value, the baseline measured in the
-// same run and their ratio when there is one, and its budget with pass or
-// MISS when there is one.
-type row struct {
-	what   string
-	value  string
-	base   string  // the baseline, named: "floor 1.90 ms"; "" when none
-	ratio  float64 // value over the baseline
-	budget string  // "" for a figure without a budget
-	ok     bool    // the budget is met
-}
-
-func (r row) print() {
-	vs, mark, budget := "", "", ""
-	if r.base != "" {
-		vs = fmt.Sprintf("vs %s = %.2fx", r.base, r.ratio)
+	groups := map[string]func(){
+		"token":      func() { cachedToken(ctx, tmp, *binary, *runs) },
+		"keyring":    func() { keyringToken(ctx, tmp, *binary, *runs) },
+		"builtin":    func() { builtinCost(ctx, tmp, *binary, *runs) },
+		"expiry":     func() { tokenAtExpiry(ctx, tmp, *binary) },
+		"approval":   func() { approvalLatency(ctx, tmp) },
+		"wasm":       func() { wasmFigures(ctx, tmp, filepath.Join(*plugins, "oidc.wasm")) },
+		"hostile":    func() { hostileMemory(ctx, tmp) },
+		"subprocess": func() { subprocessFigures(ctx, filepath.Join(*plugins, "idplug-plugin-oidc")) },
+		"flows":      func() { concurrentFlows(ctx, tmp) },
 	}
-	if r.budget != "" {
-		mark, budget = "MISS", "budget "+r.budget
-		if r.ok {
-			mark = "pass"
+	chosen := groupNames
+	if *only != "" {
+		chosen = strings.Split(*only, ",")
+		for _, g := range chosen {
+			if groups[g] == nil {
+				log.Fatalf("bench: -only: no group %q; the groups are %s", g, strings.Join(groupNames, ", "))
+			}
 		}
 	}
-	fmt.Println(strings.TrimRight(fmt.Sprintf("  %-38s %11s  %-28s %-4s  %s", r.what, r.value, vs, mark, budget), " "))
+
+	underSecretService()
+	header := fmt.Sprintf("idplug bench — median of runs; %s; %d CPUs, load average %s", time.Now().Format(time.DateTime), runtime.NumCPU(), loadAverage())
+	fmt.Printf("%s\n\n", header)
+	for _, g := range chosen {
+		groups[g]()
+	}
+	if *jsonOut != "" {
+		writeJSON(*jsonOut, header)
+	}
 }
+
+// groupNames are the groups of figures, in the order they run.
+var groupNames = []string{"token", "keyring", "builtin", "expiry", "approval", "wasm", "hostile", "subprocess", "flows"}
 
 func ratio(a, b time.Duration) float64 { return float64(a) / float64(b) }
 
@@ -133,17 +132,17 @@ func cachedToken(ctx context.Context, tmp, binary string, runs int) {
 		}
 	}
 	i, f := median(idplug), median(floor)
-	fmt.Println("cached token, file store (process start to exit)")
-	row{what: "idplug token", value: ms(i), base: "floor " + ms(f), ratio: ratio(i, f), budget: "≤ 1.5x floor", ok: ratio(i, f) <= 1.5}.print()
-	row{what: "floor: Go program printing a file", value: ms(f)}.print()
+	section("cached token, file store (process start to exit)")
+	row{what: "idplug token", value: msQ(i), base: &baseline{"floor", msQ(f)}, budget: "≤ 1.5x floor", ok: ratio(i, f) <= 1.5}.print()
+	row{what: "floor: Go program printing a file", value: msQ(f)}.print()
 	e := median(execCred)
-	row{what: "idplug exec-credential (kubectl)", value: ms(e), base: "token " + ms(i), ratio: ratio(e, i), budget: "as fast as token", ok: ratio(e, i) <= 1.1}.print()
+	row{what: "idplug exec-credential (kubectl)", value: msQ(e), base: &baseline{"token", msQ(i)}, budget: "as fast as token", ok: ratio(e, i) <= 1.1}.print()
 	if gh == nil {
 		fmt.Println("  gh auth token: skipped, gh is not installed (apt-get install gh)")
 	} else {
 		g := median(ghs)
-		row{what: "gh auth token (hosts.yml)", value: ms(g), base: "floor " + ms(f), ratio: ratio(g, f)}.print()
-		row{what: "idplug token vs gh auth token", value: ms(i), base: "gh " + ms(g), ratio: ratio(i, g)}.print()
+		row{what: "gh auth token (hosts.yml)", value: msQ(g), base: &baseline{"floor", msQ(f)}}.print()
+		row{what: "idplug token vs gh auth token", value: msQ(i), base: &baseline{"gh", msQ(g)}, budget: "stay ahead of gh", ok: i < g}.print()
 	}
 	fmt.Println()
 }
@@ -210,13 +209,13 @@ func builtinCost(ctx context.Context, tmp, binary string, runs int) {
 		trips = append(trips, roundTrips(idp.URL(), tok))
 	}
 	v, w, i, t := median(version), median(whoami), median(info), median(trips)
-	fmt.Println("built-in provider (oidc, in-process), process start to exit")
-	row{what: "idplug version", value: ms(v)}.print()
-	row{what: "idplug whoami (logged in, warm)", value: ms(w), base: "version " + ms(v), ratio: ratio(w, v),
-		budget: "≤ version + 5 ms + trips = " + ms(v+few+t), ok: w <= v+few+t}.print()
-	row{what: "  its 2 round trips to the IdP, alone", value: ms(t)}.print()
-	row{what: "idplug plugins info oidc", value: ms(i), base: "version " + ms(v), ratio: ratio(i, v),
-		budget: "≤ version + 5 ms = " + ms(v+few), ok: i <= v+few}.print()
+	section("built-in provider (oidc, in-process), process start to exit")
+	row{what: "idplug version", value: msQ(v)}.print()
+	row{what: "idplug whoami (logged in, warm)", value: msQ(w), base: &baseline{"version", msQ(v)},
+		budget: "≤ version + 5 ms + trips = " + msQ(v+few+t).String(), ok: w <= v+few+t}.print()
+	row{what: "  its 2 round trips to the IdP, alone", value: msQ(t)}.print()
+	row{what: "idplug plugins info oidc", value: msQ(i), base: &baseline{"version", msQ(v)},
+		budget: "≤ version + 5 ms = " + msQ(v+few).String(), ok: i <= v+few}.print()
 	fmt.Println()
 }
 
@@ -323,17 +322,17 @@ func wasmFigures(ctx context.Context, tmp, path string) {
 	}
 	fi, err := os.Stat(path)
 	check(err)
-	fmt.Printf("third-party wasm plugin: %s (%s) as [plugins.%s], pinned by sha256\n", filepath.Base(path), megabytes(int(fi.Size())), thirdParty)
+	section(fmt.Sprintf("third-party wasm plugin: %s (%s) as [plugins.%s], pinned by sha256", filepath.Base(path), mbQ(int(fi.Size())), thirdParty))
 	c, w := median(cold), median(warm)
-	row{what: "load + configure, empty cache", value: ms(c), budget: "≤ 300 ms", ok: c <= 300*time.Millisecond}.print()
-	row{what: "load + configure, warm cache", value: ms(w), budget: "≤ 30 ms", ok: w <= 30*time.Millisecond}.print()
+	row{what: "load + configure, empty cache", value: msQ(c), budget: "≤ 300 ms", ok: c <= 300*time.Millisecond}.print()
+	row{what: "load + configure, warm cache", value: msQ(w), budget: "≤ 30 ms", ok: w <= 30*time.Millisecond}.print()
 
 	l, p := loadAndConfigure(ctx, src, warmDir)
 	h := hookCalls(ctx, p)
 	check(l.Close(ctx))
-	row{what: "hook call (identity, JSON both ways)", value: us(h), budget: "≤ 30 µs", ok: h <= 30*time.Microsecond}.print()
+	row{what: "hook call (identity, JSON both ways)", value: usQ(h), budget: "≤ 30 µs", ok: h <= 30*time.Microsecond}.print()
 	idle := idleInstance(ctx, path, warmDir)
-	row{what: "memory per idle instance (RSS)", value: megabytes(idle), budget: "≤ 10 MB", ok: idle <= 10e6}.print()
+	row{what: "memory per idle instance (RSS)", value: mbQ(idle), budget: "≤ 10 MB", ok: idle <= 10e6}.print()
 	fmt.Println()
 }
 
@@ -358,14 +357,14 @@ func subprocessFigures(ctx context.Context, path string) {
 	}
 	fi, err := os.Stat(path)
 	check(err)
-	fmt.Printf("third-party subprocess plugin: %s (%s) as [plugins.%s], pinned by sha256\n", filepath.Base(path), megabytes(int(fi.Size())), thirdParty)
+	section(fmt.Sprintf("third-party subprocess plugin: %s (%s) as [plugins.%s], pinned by sha256", filepath.Base(path), mbQ(int(fi.Size())), thirdParty))
 	s := median(starts)
-	row{what: "start + configure", value: ms(s), budget: "≤ 20 ms", ok: s <= 20*time.Millisecond}.print()
-	row{what: "  of which the sealed copy", value: ms(median(copies))}.print()
+	row{what: "start + configure", value: msQ(s), budget: "≤ 20 ms", ok: s <= 20*time.Millisecond}.print()
+	row{what: "  of which the sealed copy", value: msQ(median(copies))}.print()
 
 	l, p := loadAndConfigure(ctx, src, "")
 	defer l.Close(ctx)
-	row{what: "hook call (identity, gRPC, unix socket)", value: us(hookCalls(ctx, p))}.print()
+	row{what: "hook call (identity, gRPC, unix socket)", value: usQ(hookCalls(ctx, p))}.print()
 	fmt.Println()
 }
 
@@ -385,11 +384,6 @@ func loadAverage() string {
 	return "unknown"
 }
 
-// megabytes formats n bytes in MB (10^6 bytes), the unit of the budgets.
-func megabytes(n int) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
-func us(d time.Duration) string { return fmt.Sprintf("%.1f µs", float64(d)/float64(time.Microsecond)) }
 
 func check(err error) {
 	if err != nil {
@@ -453,7 +447,7 @@ func benchLogin(ctx context.Context, tmp, name, backend string, idp *demoidp.Ser
 // backend: a D-Bus round trip to the Secret Service and AES-GCM on top of the
 // file read.
 func keyringToken(ctx context.Context, tmp, binary string, runs int) {
-	fmt.Println("cached token, keyring backend (Secret Service key + AES-GCM file)")
+	section("cached token, keyring backend (Secret Service key + AES-GCM file)")
 	if err := keyringReachable(ctx); err != nil {
 		fmt.Printf("  skipped: %v\n  (install gnome-keyring and dbus, or run under dbus-run-session with an unlocked keyring)\n\n", err)
 		return
@@ -466,7 +460,7 @@ func keyringToken(ctx context.Context, tmp, binary string, runs int) {
 	for range runs {
 		ds = append(ds, timeRun(exec.Command(binary, "--config", config, "token")))
 	}
-	row{what: "idplug token", value: ms(median(ds))}.print()
+	row{what: "idplug token", value: msQ(median(ds))}.print()
 	fmt.Println()
 }
 
@@ -478,7 +472,7 @@ func tokenAtExpiry(ctx context.Context, tmp, binary string) {
 	if keyringReachable(ctx) == nil {
 		backends = append(backends, "keyring")
 	}
-	fmt.Println("16 processes asking for a token at expiry (first start to last exit)")
+	section("16 processes asking for a token at expiry (first start to last exit)")
 	for _, backend := range backends {
 		idp, err := demoidp.Start(ctx, demoidp.Options{PollInterval: time.Second, Logger: slog.New(slog.DiscardHandler)})
 		check(err)
@@ -502,8 +496,8 @@ func tokenAtExpiry(ctx context.Context, tmp, binary string) {
 		}
 		idp.Close()
 		one := !slices.ContainsFunc(refreshes, func(n int) bool { return n != 1 })
-		row{what: backend + " store: refreshes per round", value: strings.Trim(fmt.Sprint(refreshes), "[]"), budget: "exactly 1", ok: one}.print()
-		row{what: backend + " store: start to last exit", value: ms(median(walls))}.print()
+		row{what: backend + " store: refreshes per round", text: strings.Trim(fmt.Sprint(refreshes), "[]"), budget: "exactly 1", ok: one}.print()
+		row{what: backend + " store: start to last exit", value: msQ(median(walls))}.print()
 	}
 	fmt.Println()
 }
