@@ -384,7 +384,6 @@ func loadAverage() string {
 	return "unknown"
 }
 
-
 func check(err error) {
 	if err != nil {
 		log.Fatalf("bench: %v", err)
