@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/idplug/idplug/internal/config"
 	"github.com/idplug/idplug/internal/plugin"
@@ -21,6 +22,9 @@ type Host struct {
 	cfg     *config.Config
 	store   store.Store
 	plugins *plugin.Loader
+
+	mu       sync.Mutex
+	sessions map[string]*Session // by profile: one connection to its provider
 }
 
 // Open reads the configuration and opens the token store. It loads no plugin:
@@ -54,7 +58,7 @@ func Open(ctx context.Context, opts ...Option) (*Host, error) {
 		CacheDir:  o.wasmCacheDir(),
 		Logger:    o.logger,
 	})
-	return &Host{opts: o, cfg: cfg, store: st, plugins: loader}, nil
+	return &Host{opts: o, cfg: cfg, store: st, plugins: loader, sessions: map[string]*Session{}}, nil
 }
 
 // openStore opens the [store] backend. "keyring" fails, as a configuration
@@ -91,13 +95,22 @@ func defaultStateDir(app string) string {
 }
 
 // Session returns the session of the named profile; "" means the default
-// profile (default_profile, or the only profile).
+// profile (default_profile, or the only profile). Every call for a profile
+// returns the same Session, so that all of a host's work for a profile,
+// concurrent logins included, shares one connection to its provider.
 func (h *Host) Session(profile string) (*Session, error) {
 	p, err := h.cfg.Profile(profile)
 	if err != nil {
 		return nil, &ConfigError{Err: err}
 	}
-	return &Session{h: h, profile: p, key: store.Key{Profile: p.Name, Fingerprint: p.Fingerprint(h.plugins.Fingerprint(p.Provider))}}, nil
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := h.sessions[p.Name]
+	if s == nil {
+		s = &Session{h: h, profile: p, key: store.Key{Profile: p.Name, Fingerprint: p.Fingerprint(h.plugins.Fingerprint(p.Provider))}}
+		h.sessions[p.Name] = s
+	}
+	return s, nil
 }
 
 // Close releases every loaded plugin.

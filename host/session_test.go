@@ -36,6 +36,7 @@ type fakeIdP struct {
 	userinfoSub string
 	granted     chan struct{} // receives once per token response of a login
 	refreshes   int
+	discoveries int
 }
 
 func newFakeIdP(t *testing.T) *fakeIdP {
@@ -52,6 +53,7 @@ func newFakeIdP(t *testing.T) *fakeIdP {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		idp.set(func(idp *fakeIdP) { idp.discoveries++ })
 		fmt.Fprintf(w, `{"issuer":%[1]q,"device_authorization_endpoint":"%[1]s/device","token_endpoint":"%[1]s/token","userinfo_endpoint":"%[1]s/userinfo","jwks_uri":"%[1]s/keys"}`, idp.URL)
 	})
 	mux.HandleFunc("GET /keys", keys.ServeHTTP)
@@ -247,4 +249,34 @@ func TestLoginSavesUnderTheLock(t *testing.T) {
 	if _, err := h.store.Load(ctx, s.key); err != nil {
 		t.Errorf("the login saved nothing: %v", err)
 	}
+}
+
+// TestSessionsShareAConnection: every Session of a profile is one, so that
+// a program that asks for it again and again, or from many goroutines,
+// connects to the provider once (one discovery, one HTTP client).
+func TestSessionsShareAConnection(t *testing.T) {
+	idp := newFakeIdP(t)
+	h, first := loggedIn(t, idp)
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			s, err := h.Session("")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if s != first {
+				t.Error("Session returned another session for the same profile")
+			}
+			if _, err := s.Identity(testContext(t)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	idp.set(func(idp *fakeIdP) {
+		if idp.discoveries != 1 {
+			t.Errorf("the provider was discovered %d times, want once", idp.discoveries)
+		}
+	})
 }
