@@ -151,23 +151,37 @@ func Handle(p sdk.Provider, fn Function, input []byte) (out []byte) {
 	if err != nil {
 		return errorEnvelope(err)
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
+	w := writer{b: make([]byte, 0, 512)}
+	w.raw(`{"ok":`)
+	if err := w.value(v); err != nil {
 		return errorEnvelope(fmt.Errorf("encoding the result of %s: %w", fn, err))
 	}
-	out, _ = json.Marshal(Result{OK: b})
-	return out
+	w.raw("}")
+	return w.b
 }
 
 func call(p sdk.Provider, fn Function, input []byte) (any, error) {
 	switch fn {
 	case FuncDescribe:
 		return describe(p), nil
-	case FuncConfigure:
-		var in ConfigureInput
-		if err := decode(fn, input, &in); err != nil {
-			return nil, err
+	case FuncPrepare:
+		if _, ok := p.(sdk.Preparer); !ok {
+			return nil, errors.New("prepare is not implemented")
 		}
+	case FuncInterpret:
+		if _, ok := p.(sdk.Interpreter); !ok {
+			return nil, errors.New("interpret is not implemented")
+		}
+	case FuncConfigure, FuncIdentity:
+	default:
+		return nil, fmt.Errorf("unknown function %q", fn)
+	}
+	v, err := readInput(fn, input)
+	if err != nil {
+		return nil, fmt.Errorf("decoding the input of %s: %w", fn, err)
+	}
+	switch in := v.(type) {
+	case ConfigureInput:
 		spec, errs := p.Configure(in.Settings, in.Client)
 		if len(errs) > 0 {
 			return ConfigureOutput{Err: errs}, nil
@@ -179,31 +193,11 @@ func call(p sdk.Provider, fn Function, input []byte) (any, error) {
 			spec.ExtraParams = []sdk.Param{}
 		}
 		return ConfigureOutput{OK: &spec}, nil
-	case FuncPrepare:
-		h, ok := p.(sdk.Preparer)
-		if !ok {
-			return nil, errors.New("prepare is not implemented")
-		}
-		var in PrepareInput
-		if err := decode(fn, input, &in); err != nil {
-			return nil, err
-		}
-		return h.Prepare(in.Exchange, in.Request)
-	case FuncInterpret:
-		h, ok := p.(sdk.Interpreter)
-		if !ok {
-			return nil, errors.New("interpret is not implemented")
-		}
-		var in InterpretInput
-		if err := decode(fn, input, &in); err != nil {
-			return nil, err
-		}
-		return h.Interpret(in.Exchange, in.Response)
-	case FuncIdentity:
-		var in IdentityInput
-		if err := decode(fn, input, &in); err != nil {
-			return nil, err
-		}
+	case PrepareInput:
+		return p.(sdk.Preparer).Prepare(in.Exchange, in.Request)
+	case InterpretInput:
+		return p.(sdk.Interpreter).Interpret(in.Exchange, in.Response)
+	case IdentityInput:
 		if h, ok := p.(sdk.SettingsIdentifier); ok {
 			if in.Settings == nil {
 				in.Settings = map[string]string{}
@@ -218,14 +212,10 @@ func call(p sdk.Provider, fn Function, input []byte) (any, error) {
 	return nil, fmt.Errorf("unknown function %q", fn)
 }
 
-func decode(fn Function, input []byte, v any) error {
-	if err := json.Unmarshal(input, v); err != nil {
-		return fmt.Errorf("decoding the input of %s: %w", fn, err)
-	}
-	return nil
-}
-
 func errorEnvelope(err error) []byte {
-	out, _ := json.Marshal(Result{Error: err.Error()})
-	return out
+	w := writer{}
+	w.raw(`{"error":`)
+	w.str(err.Error())
+	w.raw("}")
+	return w.b
 }

@@ -1,0 +1,803 @@
+package wire
+
+// The contract's documents, read and written without reflection. A Go
+// WebAssembly plugin spends most of a hook call in encoding/json, whose
+// reflection and byte-at-a-time scanner run many times slower under a
+// WebAssembly runtime than natively; these functions do the same work for
+// the few document types of the contract. They read JSON into the values
+// encoding/json reads (a test compares them over fuzzed input; member names
+// match exactly, where encoding/json also takes other cases of a name) and
+// write exactly the bytes json.Marshal writes (a test compares those too).
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/idplug/idplug/sdk"
+)
+
+// maxDepth bounds the nesting of a document, as encoding/json does.
+const maxDepth = 10000
+
+// parser reads one JSON document into the values encoding/json gives an
+// interface{}: map[string]any, []any, string, float64, bool and nil.
+type parser struct {
+	data  []byte
+	i     int
+	depth int
+}
+
+// parseJSON reads data, one JSON value and nothing else but white space.
+func parseJSON(data []byte) (any, error) {
+	p := parser{data: data}
+	v, err := p.value()
+	if err != nil {
+		return nil, err
+	}
+	p.space()
+	if p.i != len(p.data) {
+		return nil, p.fail("after the top-level value")
+	}
+	return v, nil
+}
+
+func (p *parser) fail(what string) error {
+	if p.i >= len(p.data) {
+		return errors.New("unexpected end of JSON input")
+	}
+	return fmt.Errorf("invalid character %q %s at offset %d", p.data[p.i], what, p.i)
+}
+
+func (p *parser) space() {
+	for p.i < len(p.data) {
+		switch p.data[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+func (p *parser) value() (any, error) {
+	p.space()
+	if p.i >= len(p.data) {
+		return nil, p.fail("")
+	}
+	switch c := p.data[p.i]; {
+	case c == '{':
+		return p.object()
+	case c == '[':
+		return p.array()
+	case c == '"':
+		return p.str()
+	case c == '-' || '0' <= c && c <= '9':
+		return p.number()
+	case p.literal("true"):
+		return true, nil
+	case p.literal("false"):
+		return false, nil
+	case p.literal("null"):
+		return nil, nil
+	}
+	return nil, p.fail("looking for beginning of value")
+}
+
+func (p *parser) literal(word string) bool {
+	if len(p.data)-p.i >= len(word) && string(p.data[p.i:p.i+len(word)]) == word {
+		p.i += len(word)
+		return true
+	}
+	return false
+}
+
+func (p *parser) nest() error {
+	if p.depth++; p.depth > maxDepth {
+		return errors.New("exceeded max depth")
+	}
+	return nil
+}
+
+func (p *parser) object() (any, error) {
+	if err := p.nest(); err != nil {
+		return nil, err
+	}
+	defer func() { p.depth-- }()
+	p.i++ // {
+	m := map[string]any{}
+	p.space()
+	if p.i < len(p.data) && p.data[p.i] == '}' {
+		p.i++
+		return m, nil
+	}
+	for {
+		p.space()
+		if p.i >= len(p.data) || p.data[p.i] != '"' {
+			return nil, p.fail("looking for beginning of object key string")
+		}
+		k, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		p.space()
+		if p.i >= len(p.data) || p.data[p.i] != ':' {
+			return nil, p.fail("after object key")
+		}
+		p.i++
+		v, err := p.value()
+		if err != nil {
+			return nil, err
+		}
+		m[k] = v
+		p.space()
+		if p.i < len(p.data) {
+			switch p.data[p.i] {
+			case ',':
+				p.i++
+				continue
+			case '}':
+				p.i++
+				return m, nil
+			}
+		}
+		return nil, p.fail("after object key:value pair")
+	}
+}
+
+func (p *parser) array() (any, error) {
+	if err := p.nest(); err != nil {
+		return nil, err
+	}
+	defer func() { p.depth-- }()
+	p.i++ // [
+	a := []any{}
+	p.space()
+	if p.i < len(p.data) && p.data[p.i] == ']' {
+		p.i++
+		return a, nil
+	}
+	for {
+		v, err := p.value()
+		if err != nil {
+			return nil, err
+		}
+		a = append(a, v)
+		p.space()
+		if p.i < len(p.data) {
+			switch p.data[p.i] {
+			case ',':
+				p.i++
+				continue
+			case ']':
+				p.i++
+				return a, nil
+			}
+		}
+		return nil, p.fail("after array element")
+	}
+}
+
+// number reads a number of JSON's grammar as a float64.
+func (p *parser) number() (any, error) {
+	start := p.i
+	digits := func() int {
+		n := 0
+		for p.i < len(p.data) && '0' <= p.data[p.i] && p.data[p.i] <= '9' {
+			p.i++
+			n++
+		}
+		return n
+	}
+	if p.data[p.i] == '-' {
+		p.i++
+	}
+	switch {
+	case p.i < len(p.data) && p.data[p.i] == '0':
+		p.i++
+	case digits() == 0:
+		return nil, p.fail("in numeric literal")
+	}
+	if p.i < len(p.data) && p.data[p.i] == '.' {
+		p.i++
+		if digits() == 0 {
+			return nil, p.fail("after decimal point in numeric literal")
+		}
+	}
+	if p.i < len(p.data) && (p.data[p.i] == 'e' || p.data[p.i] == 'E') {
+		p.i++
+		if p.i < len(p.data) && (p.data[p.i] == '+' || p.data[p.i] == '-') {
+			p.i++
+		}
+		if digits() == 0 {
+			return nil, p.fail("in exponent of numeric literal")
+		}
+	}
+	f, err := strconv.ParseFloat(string(p.data[start:p.i]), 64)
+	if err != nil {
+		return nil, fmt.Errorf("number %s does not fit a float64", p.data[start:p.i])
+	}
+	return f, nil
+}
+
+// str reads a string, unescaping it as encoding/json does: a lone or
+// mismatched UTF-16 surrogate and each byte of invalid UTF-8 become U+FFFD.
+func (p *parser) str() (string, error) {
+	p.i++ // "
+	start := p.i
+	// The common case: no escapes, valid UTF-8.
+	for p.i < len(p.data) {
+		c := p.data[p.i]
+		if c == '"' {
+			s := string(p.data[start:p.i])
+			p.i++
+			return s, nil
+		}
+		if c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+			break
+		}
+		p.i++
+	}
+	b := append([]byte(nil), p.data[start:p.i]...)
+	for p.i < len(p.data) {
+		c := p.data[p.i]
+		switch {
+		case c == '"':
+			p.i++
+			return string(b), nil
+		case c < 0x20:
+			return "", p.fail("in string literal")
+		case c == '\\':
+			p.i++
+			if p.i >= len(p.data) {
+				return "", p.fail("")
+			}
+			switch e := p.data[p.i]; e {
+			case '"', '\\', '/':
+				b = append(b, e)
+			case 'b':
+				b = append(b, '\b')
+			case 'f':
+				b = append(b, '\f')
+			case 'n':
+				b = append(b, '\n')
+			case 'r':
+				b = append(b, '\r')
+			case 't':
+				b = append(b, '\t')
+			case 'u':
+				r, ok := p.hex4(p.i + 1)
+				if !ok {
+					return "", p.fail("in \\u hexadecimal character escape")
+				}
+				p.i += 4 // at the escape's last digit
+				if utf16.IsSurrogate(r) {
+					// A second escape completes a pair, or is read on its own.
+					next := rune(-1)
+					if p.i+2 < len(p.data) && p.data[p.i+1] == '\\' && p.data[p.i+2] == 'u' {
+						if v, ok := p.hex4(p.i + 3); ok {
+							next = v
+						}
+					}
+					if r = utf16.DecodeRune(r, next); r != utf8.RuneError {
+						p.i += 6
+					}
+				}
+				b = utf8.AppendRune(b, r)
+			default:
+				return "", p.fail("in string escape code")
+			}
+			p.i++
+		case c < utf8.RuneSelf:
+			b = append(b, c)
+			p.i++
+		default:
+			r, size := utf8.DecodeRune(p.data[p.i:])
+			b = utf8.AppendRune(b, r) // U+FFFD for a byte of invalid UTF-8
+			p.i += size
+		}
+	}
+	return "", p.fail("")
+}
+
+// hex4 reads the four hexadecimal digits at data[i:].
+func (p *parser) hex4(i int) (rune, bool) {
+	if i+4 > len(p.data) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range p.data[i : i+4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// The readers of the contract's input documents from parsed values. A
+// member of the wrong type is an error, as for encoding/json; a member that
+// is absent or null leaves the zero value; other members are ignored.
+
+type object map[string]any
+
+func asObject(v any, what string) (object, error) {
+	switch o := v.(type) {
+	case map[string]any:
+		return o, nil
+	case nil:
+		return nil, nil
+	}
+	return nil, fmt.Errorf("%s is not an object", what)
+}
+
+func (o object) str(key string) (string, error) {
+	switch s := o[key].(type) {
+	case string:
+		return s, nil
+	case nil:
+		return "", nil
+	}
+	return "", fmt.Errorf("%s is not a string", key)
+}
+
+func (o object) strings(key string) ([]string, error) {
+	switch a := o[key].(type) {
+	case []any:
+		out := make([]string, len(a))
+		for i, v := range a {
+			s, ok := v.(string)
+			if !ok && v != nil {
+				return nil, fmt.Errorf("%s[%d] is not a string", key, i)
+			}
+			out[i] = s
+		}
+		return out, nil
+	case nil:
+		return nil, nil
+	}
+	return nil, fmt.Errorf("%s is not an array", key)
+}
+
+func (o object) stringMap(key string) (map[string]string, error) {
+	m, err := asObject(o[key], key)
+	if err != nil || m == nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		s, ok := v.(string)
+		if !ok && v != nil {
+			return nil, fmt.Errorf("%s.%s is not a string", key, k)
+		}
+		out[k] = s
+	}
+	return out, nil
+}
+
+func (o object) claims(key string) (sdk.Claims, error) {
+	m, err := asObject(o[key], key)
+	if err != nil || m == nil {
+		return nil, err
+	}
+	return sdk.Claims(m), nil
+}
+
+func (o object) headers(key string) ([]sdk.Header, error) {
+	a, ok := o[key].([]any)
+	if !ok {
+		if o[key] != nil {
+			return nil, fmt.Errorf("%s is not an array", key)
+		}
+		return nil, nil
+	}
+	out := make([]sdk.Header, len(a))
+	for i, v := range a {
+		h, err := asObject(v, key)
+		if err != nil {
+			return nil, err
+		}
+		if out[i].Name, err = h.str("name"); err != nil {
+			return nil, err
+		}
+		if out[i].Value, err = h.str("value"); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// readInput reads fn's input document into its Go value.
+func readInput(fn Function, data []byte) (any, error) {
+	v, err := parseJSON(data)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := asObject(v, "the document")
+	if err != nil {
+		return nil, err
+	}
+	switch fn {
+	case FuncConfigure:
+		var in ConfigureInput
+		if in.Settings, err = doc.stringMap("settings"); err != nil {
+			return nil, err
+		}
+		c, err := asObject(doc["client"], "client")
+		if err != nil {
+			return nil, err
+		}
+		in.Client.ClientID, err = c.str("client_id")
+		if err == nil {
+			in.Client.ClientSecret, err = c.str("client_secret")
+		}
+		if err == nil {
+			in.Client.Scopes, err = c.strings("scopes")
+		}
+		return in, err
+	case FuncPrepare:
+		var in PrepareInput
+		ex, err := doc.str("exchange")
+		in.Exchange = sdk.Exchange(ex)
+		r, err2 := asObject(doc["request"], "request")
+		if err = errors.Join(err, err2); err != nil {
+			return nil, err
+		}
+		in.Request.Method, err = r.str("method")
+		if err == nil {
+			in.Request.URL, err = r.str("url")
+		}
+		if err == nil {
+			in.Request.Headers, err = r.headers("headers")
+		}
+		if err == nil {
+			in.Request.Body, err = r.str("body")
+		}
+		return in, err
+	case FuncInterpret:
+		var in InterpretInput
+		ex, err := doc.str("exchange")
+		in.Exchange = sdk.Exchange(ex)
+		r, err2 := asObject(doc["response"], "response")
+		if err = errors.Join(err, err2); err != nil {
+			return nil, err
+		}
+		switch s := r["status"].(type) {
+		case float64:
+			if s != float64(uint16(s)) {
+				return nil, fmt.Errorf("status %v is not a u16", s)
+			}
+			in.Response.Status = uint16(s)
+		case nil:
+		default:
+			return nil, errors.New("status is not a number")
+		}
+		in.Response.Headers, err = r.headers("headers")
+		if err == nil {
+			in.Response.Body, err = r.str("body")
+		}
+		return in, err
+	case FuncIdentity:
+		var in IdentityInput
+		in.IDTokenClaims, err = doc.claims("id_token_claims")
+		if err == nil {
+			in.Userinfo, err = doc.claims("userinfo")
+		}
+		if err == nil {
+			in.Settings, err = doc.stringMap("settings")
+		}
+		return in, err
+	}
+	return nil, fmt.Errorf("no input document for %q", fn)
+}
+
+// writer appends JSON to b exactly as json.Marshal writes it.
+type writer struct{ b []byte }
+
+func (w *writer) raw(s string) { w.b = append(w.b, s...) }
+
+// str writes s quoted, escaping as encoding/json does (HTML characters and
+// U+2028/U+2029 included, invalid UTF-8 as U+FFFD).
+func (w *writer) str(s string) {
+	const hexDigits = "0123456789abcdef"
+	w.b = append(w.b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			w.b = append(w.b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				w.b = append(w.b, '\\', c)
+			case '\b':
+				w.b = append(w.b, '\\', 'b')
+			case '\f':
+				w.b = append(w.b, '\\', 'f')
+			case '\n':
+				w.b = append(w.b, '\\', 'n')
+			case '\r':
+				w.b = append(w.b, '\\', 'r')
+			case '\t':
+				w.b = append(w.b, '\\', 't')
+			default:
+				w.b = append(w.b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			w.b = append(w.b, s[start:i]...)
+			w.b = append(w.b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			w.b = append(w.b, s[start:i]...)
+			w.b = append(w.b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	w.b = append(w.b, s[start:]...)
+	w.b = append(w.b, '"')
+}
+
+// key writes a member's name and colon, after a comma unless first.
+func (w *writer) key(name string, first bool) {
+	if !first {
+		w.b = append(w.b, ',')
+	}
+	w.b = append(w.b, '"')
+	w.b = append(w.b, name...)
+	w.b = append(w.b, '"', ':')
+}
+
+func (w *writer) bool(v bool) {
+	if v {
+		w.raw("true")
+	} else {
+		w.raw("false")
+	}
+}
+
+func (w *writer) strings(a []string) {
+	if a == nil {
+		w.raw("null")
+		return
+	}
+	w.b = append(w.b, '[')
+	for i, s := range a {
+		if i > 0 {
+			w.b = append(w.b, ',')
+		}
+		w.str(s)
+	}
+	w.b = append(w.b, ']')
+}
+
+func (w *writer) headers(hs []sdk.Header) {
+	if hs == nil {
+		w.raw("null")
+		return
+	}
+	w.b = append(w.b, '[')
+	for i, h := range hs {
+		if i > 0 {
+			w.b = append(w.b, ',')
+		}
+		w.b = append(w.b, '{')
+		w.key("name", true)
+		w.str(h.Name)
+		w.key("value", false)
+		w.str(h.Value)
+		w.b = append(w.b, '}')
+	}
+	w.b = append(w.b, ']')
+}
+
+func (w *writer) info(info sdk.PluginInfo) {
+	w.key("name", true)
+	w.str(info.Name)
+	w.key("version", false)
+	w.str(info.Version)
+	w.key("contract_version", false)
+	w.b = strconv.AppendUint(w.b, uint64(info.ContractVersion), 10)
+	w.key("summary", false)
+	w.str(info.Summary)
+	w.key("settings", false)
+	if info.Settings == nil {
+		w.raw("null")
+	} else {
+		w.b = append(w.b, '[')
+		for i, s := range info.Settings {
+			if i > 0 {
+				w.b = append(w.b, ',')
+			}
+			w.b = append(w.b, '{')
+			w.key("name", true)
+			w.str(s.Name)
+			w.key("type", false)
+			w.str(string(s.Type))
+			w.key("required", false)
+			w.bool(s.Required)
+			w.key("secret", false)
+			w.bool(s.Secret)
+			if s.Default != "" {
+				w.key("default", false)
+				w.str(s.Default)
+			}
+			w.key("help", false)
+			w.str(s.Help)
+			w.b = append(w.b, '}')
+		}
+		w.b = append(w.b, ']')
+	}
+	w.key("hooks", false)
+	if info.Hooks == nil {
+		w.raw("null")
+	} else {
+		w.b = append(w.b, '[')
+		for i, h := range info.Hooks {
+			if i > 0 {
+				w.b = append(w.b, ',')
+			}
+			w.str(string(h))
+		}
+		w.b = append(w.b, ']')
+	}
+	w.b = append(w.b, '}')
+}
+
+func (w *writer) spec(s *sdk.ProviderSpec) {
+	first := true
+	member := func(name string) { w.key(name, first); first = false }
+	if s.Issuer != "" {
+		member("issuer")
+		w.str(s.Issuer)
+	}
+	if s.DiscoveryURL != "" {
+		member("discovery_url")
+		w.str(s.DiscoveryURL)
+	}
+	member("endpoints")
+	efirst := true
+	for _, e := range []struct{ name, url string }{
+		{"device_authorization", s.Endpoints.DeviceAuthorization}, {"token", s.Endpoints.Token},
+		{"refresh", s.Endpoints.Refresh}, {"userinfo", s.Endpoints.Userinfo}, {"revocation", s.Endpoints.Revocation},
+		{"jwks", s.Endpoints.JWKS}, {"end_session", s.Endpoints.EndSession},
+	} {
+		if e.url != "" {
+			if efirst {
+				w.b = append(w.b, '{')
+			}
+			w.key(e.name, efirst)
+			efirst = false
+			w.str(e.url)
+		}
+	}
+	if efirst {
+		w.b = append(w.b, '{')
+	}
+	w.b = append(w.b, '}')
+	member("auth_style")
+	w.str(string(s.AuthStyle))
+	member("default_scopes")
+	w.strings(s.DefaultScopes)
+	member("extra_params")
+	if s.ExtraParams == nil {
+		w.raw("null")
+	} else {
+		w.b = append(w.b, '[')
+		for i, p := range s.ExtraParams {
+			if i > 0 {
+				w.b = append(w.b, ',')
+			}
+			w.b = append(w.b, '{')
+			w.key("exchange", true)
+			w.str(string(p.Exchange))
+			w.key("name", false)
+			w.str(p.Name)
+			w.key("value", false)
+			w.str(p.Value)
+			w.b = append(w.b, '}')
+		}
+		w.b = append(w.b, ']')
+	}
+	if s.LogoutHint != "" {
+		member("logout_hint")
+		w.str(s.LogoutHint)
+	}
+	w.b = append(w.b, '}')
+}
+
+// value writes v, one of the results call returns, as json.Marshal does.
+func (w *writer) value(v any) error {
+	w.b = append(w.b, '{')
+	switch v := v.(type) {
+	case sdk.PluginInfo:
+		w.info(v)
+	case ConfigureOutput:
+		switch {
+		case v.OK != nil:
+			w.key("ok", true)
+			w.b = append(w.b, '{')
+			w.spec(v.OK)
+		case len(v.Err) > 0:
+			w.key("err", true)
+			w.b = append(w.b, '[')
+			for i, e := range v.Err {
+				if i > 0 {
+					w.b = append(w.b, ',')
+				}
+				w.b = append(w.b, '{')
+				w.key("setting", true)
+				w.str(e.Setting)
+				w.key("message", false)
+				w.str(e.Message)
+				w.b = append(w.b, '}')
+			}
+			w.b = append(w.b, ']')
+		}
+		w.b = append(w.b, '}')
+	case sdk.HTTPRequest:
+		w.key("method", true)
+		w.str(v.Method)
+		w.key("url", false)
+		w.str(v.URL)
+		w.key("headers", false)
+		w.headers(v.Headers)
+		w.key("body", false)
+		w.str(v.Body)
+		w.b = append(w.b, '}')
+	case sdk.HTTPResponse:
+		w.key("status", true)
+		w.b = strconv.AppendUint(w.b, uint64(v.Status), 10)
+		w.key("headers", false)
+		w.headers(v.Headers)
+		w.key("body", false)
+		w.str(v.Body)
+		w.b = append(w.b, '}')
+	case sdk.Identity:
+		w.key("subject", true)
+		w.str(v.Subject)
+		w.key("username", false)
+		w.str(v.Username)
+		w.key("name", false)
+		w.str(v.Name)
+		w.key("email", false)
+		w.str(v.Email)
+		w.key("groups", false)
+		w.strings(v.Groups)
+		if len(v.Extra) > 0 {
+			// json.Marshal checks and compacts a RawMessage; so does this.
+			extra, err := json.Marshal(v.Extra)
+			if err != nil {
+				return err
+			}
+			w.key("extra", false)
+			w.b = append(w.b, extra...)
+		}
+		w.b = append(w.b, '}')
+	default:
+		return fmt.Errorf("no JSON writer for %T", v)
+	}
+	return nil
+}
