@@ -26,6 +26,7 @@ const (
 	secTable    = 4
 	secGlobal   = 6
 	secExport   = 7
+	secStart    = 8
 	secCode     = 10
 )
 
@@ -97,8 +98,10 @@ func prepare(wasm []byte) (out []byte, abi, err error) {
 	if b.foreign != "" {
 		return nil, nil, fmt.Errorf("imports %s: a plugin may import only %s and idplug.log", b.foreign, wasi_snapshot_preview1.ModuleName)
 	}
-	if _, ok := b.exports[stackExport]; ok {
-		return nil, nil, fmt.Errorf("exports %s, a name the host reserves", stackExport)
+	for _, name := range []string{stackExport, stopExport} {
+		if _, ok := b.exports[name]; ok {
+			return nil, nil, fmt.Errorf("exports %s, a name the host reserves", name)
+		}
 	}
 	for _, e := range exports {
 		if abi = b.checkExport(e.name, e.params, e.results); abi != nil {
@@ -144,6 +147,10 @@ func parse(wasm []byte) (*binary, error) {
 		case secGlobal:
 			b.globals += r.u32() // the imported ones come first
 			r.b = nil            // the rest is left to the compiler
+		case secStart:
+			// It would run when the module is instantiated, which no
+			// deadline bounds; a reactor's _initialize runs under one.
+			r.fail("it has a start function; a plugin exports _initialize instead, which the host calls")
 		case secExport:
 			for range r.count() {
 				name, kind, index := r.name(), r.byte(), r.u32()

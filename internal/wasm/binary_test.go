@@ -50,6 +50,8 @@ func TestRefusedBeforeCompiling(t *testing.T) {
 		{"badversion", modules["badversion"], "speaks contract version 2"},
 		{"foreign", importsEnvFoo, "imports env.foo"},
 		{"garbage", []byte("#!/bin/sh\n"), "not a valid WebAssembly module"},
+		{"start", bytes.Replace(noExports, []byte("\x0a\x06"), []byte("\x08\x01\x00\x0a\x06"), 1),
+			"not a valid WebAssembly module: it has a start function; a plugin exports _initialize instead"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := r.Load(context.Background(), tc.name, tc.wasm)
@@ -133,6 +135,9 @@ func TestInstrument(t *testing.T) {
 			if e := ib.exports[stackExport]; e != (exportEntry{kindGlobal, tc.global}) {
 				t.Errorf("export %s = %+v, want global %d", stackExport, e, tc.global)
 			}
+			if e := ib.exports[stopExport]; e != (exportEntry{kindGlobal, tc.global + 1}) {
+				t.Errorf("export %s = %+v, want global %d", stopExport, e, tc.global+1)
+			}
 			if n := len(ib.funcs) - ib.importedFuncs; n != 2*(len(b.funcs)-b.importedFuncs) {
 				t.Errorf("%d functions, want a thunk for each of %d", n, len(b.funcs)-b.importedFuncs)
 			}
@@ -149,6 +154,37 @@ func TestInstrument(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCheckLoops: the stop check goes at the top of every loop, nested or
+// typed, past instructions of every immediate shape; an instruction the
+// host does not read is refused.
+func TestCheckLoops(t *testing.T) {
+	check := stopCheck(5)
+	v128 := "\xfd\x0c" + strings.Repeat("\x01", 16)
+	body := "\x01\x02\x7f" + // two i32 locals
+		"\x03\x40" + // loop
+		"\x02\x40\x0c\x01\x0b" + // block br 1 end
+		"\x03\x7f\x41\x80\x01\x0b\x1a" + // loop (result i32) i32.const 128 end drop
+		"\x0e\x02\x00\x01\x00" + // br_table 0 1 0
+		"\x28\x02\x10\x1a" + // i32.load align=2 offset=16 drop
+		v128 + "\x1a" + // v128.const drop
+		"\xfc\x0a\x00\x00" + // memory.copy
+		"\x44" + strings.Repeat("\x00", 8) + "\x1a" + // f64.const drop
+		"\x0b\x0b" // end end
+	want := "\x01\x02\x7f" +
+		"\x03\x40" + string(check) +
+		"\x02\x40\x0c\x01\x0b" +
+		"\x03\x7f" + string(check) + "\x41\x80\x01\x0b\x1a" +
+		"\x0e\x02\x00\x01\x00" + "\x28\x02\x10\x1a" + v128 + "\x1a" + "\xfc\x0a\x00\x00" +
+		"\x44" + strings.Repeat("\x00", 8) + "\x1a" + "\x0b\x0b"
+	got, err := checkLoops([]byte(body), check)
+	if err != nil || string(got) != want {
+		t.Errorf("checkLoops = %x, %v\nwant           %x", got, err, want)
+	}
+	if _, err := checkLoops([]byte("\x00\x06\x40\x0b\x0b"), check); err == nil || !strings.Contains(err.Error(), "does not read (0x6)") {
+		t.Errorf("try: error %v, want the instruction refused", err)
 	}
 }
 

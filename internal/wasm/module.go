@@ -92,6 +92,10 @@ func (m *Module) Call(ctx context.Context, fn wire.Function, input []byte, keep 
 		}
 		return m.failure(ctx, err, in)
 	}
+	if in.spoiled { // the deadline came as the call ended
+		in.close(ctx)
+		return nil
+	}
 	m.put(in)
 	return nil
 }
@@ -176,6 +180,8 @@ func (m *Module) failure(ctx context.Context, err error, in *instance) error {
 	switch {
 	case ctx.Err() != nil: // the caller words what its deadline or cancellation means
 		return &fault{fmt.Sprintf("stopped (%v)", context.Cause(ctx)), ctx.Err()}
+	case in.life.Err() != nil: // the Runtime closed during the call
+		return errClosed
 	case errors.As(err, &f):
 		return f
 	case errors.As(err, &exit):
@@ -198,6 +204,9 @@ func (m *Module) failure(ctx context.Context, err error, in *instance) error {
 // instance is one instantiation of a Module, used by one call at a time.
 type instance struct {
 	mod            api.Module
+	stop           api.MutableGlobal // set, the instance's loops trap (see deadline.go)
+	life           context.Context   // the Runtime's: done when it closes
+	spoiled        bool              // stop was set: the instance serves no other call
 	mem            *linearMemory
 	alloc, free    api.Function
 	fns            map[wire.Function]api.Function
@@ -211,6 +220,7 @@ type instance struct {
 func (m *Module) instantiate(ctx context.Context) (*instance, error) {
 	out := &output{log: m.log}
 	in := &instance{
+		life:   m.r.life,
 		mem:    &linearMemory{},
 		out:    out,
 		stdout: &lineWriter{out: out, stream: "stdout", level: slog.LevelInfo},
@@ -219,8 +229,8 @@ func (m *Module) instantiate(ctx context.Context) (*instance, error) {
 	ctx = experimental.WithMemoryAllocator(in.begin(ctx), in.mem)
 	defer in.end()
 	cfg := wazero.NewModuleConfig().
-		WithName(""). // instances are anonymous: any number may coexist
-		WithStartFunctions("_initialize").
+		WithName("").                // instances are anonymous: any number may coexist
+		WithStartFunctions().        // _initialize runs below, under the deadline
 		WithRandSource(rand.Reader). // wazero's default is the same bytes in every instance
 		WithStdout(in.stdout).
 		WithStderr(in.stderr)
@@ -229,6 +239,21 @@ func (m *Module) instantiate(ctx context.Context) (*instance, error) {
 		return in, err
 	}
 	in.mod = mod
+	stop, ok := mod.ExportedGlobal(stopExport).(api.MutableGlobal)
+	if !ok {
+		return in, &fault{"has no " + stopExport + " global, which instrument adds", nil}
+	}
+	in.stop = stop
+	if init := mod.ExportedFunction("_initialize"); init != nil {
+		disarm := in.watch(ctx)
+		_, err := init.Call(ctx)
+		if !disarm() {
+			in.spoiled = true
+		}
+		if err != nil {
+			return in, err
+		}
+	}
 	in.alloc = mod.ExportedFunction("idplug_alloc")
 	in.free = mod.ExportedFunction("idplug_free")
 	in.fns = make(map[wire.Function]api.Function, len(wire.Functions))
@@ -261,8 +286,27 @@ func (in *instance) begin(ctx context.Context) context.Context {
 // end ends what begin started.
 func (in *instance) end() { in.mem.leave() }
 
+// watch sets in's stop global once ctx is done or the Runtime closes,
+// which makes in's next loop iteration trap. It returns a function that
+// ends the watch and reports whether it did so before either; after that,
+// in must not serve another call.
+func (in *instance) watch(ctx context.Context) (disarm func() bool) {
+	stop := func() { in.stop.Set(1) }
+	call, runtime := context.AfterFunc(ctx, stop), context.AfterFunc(in.life, stop)
+	return func() bool {
+		a, b := call(), runtime()
+		return a && b
+	}
+}
+
 // call runs fn over input and hands the result envelope to keep.
 func (in *instance) call(ctx context.Context, fn wire.Function, input []byte, keep func([]byte) error) error {
+	disarm := in.watch(ctx)
+	defer func() {
+		if !disarm() {
+			in.spoiled = true
+		}
+	}()
 	ctx = in.begin(ctx)
 	defer in.end()
 	mem := in.mod.Memory()

@@ -108,6 +108,9 @@ type Runtime struct {
 	opts  Options
 	rt    wazero.Runtime
 	cache wazero.CompilationCache
+	// life ends when Close is called, stopping the calls in progress.
+	life context.Context
+	end  context.CancelFunc
 }
 
 // NewRuntime starts a Runtime with opts.
@@ -129,6 +132,7 @@ func NewRuntime(ctx context.Context, opts Options) (*Runtime, error) {
 		return nil, err
 	}
 	r := &Runtime{opts: opts, cache: cache}
+	r.life, r.end = context.WithCancel(context.Background())
 	if r.rt, err = r.newWazero(ctx, cache); err != nil {
 		cache.Close(ctx)
 		return nil, err
@@ -140,9 +144,10 @@ func NewRuntime(ctx context.Context, opts Options) (*Runtime, error) {
 // idplug host modules, compiling into cache, or into no cache when cache is
 // nil.
 func (r *Runtime) newWazero(ctx context.Context, cache wazero.CompilationCache) (wazero.Runtime, error) {
+	// No WithCloseOnContextDone: the instrumented loops stop a call at its
+	// deadline (deadline.go).
 	cfg := wazero.NewRuntimeConfig().
-		WithMemoryLimitPages(uint32(min(r.opts.MemoryLimit>>16, 1<<16))).
-		WithCloseOnContextDone(true)
+		WithMemoryLimitPages(uint32(min(r.opts.MemoryLimit>>16, 1<<16)))
 	if cache != nil {
 		cfg = cfg.WithCompilationCache(cache)
 	}
@@ -178,6 +183,7 @@ func newCache(opts Options) (wazero.CompilationCache, error) {
 // Close stops every instance of every Module loaded by r and releases the
 // runtime. Modules cannot be used afterwards.
 func (r *Runtime) Close(ctx context.Context) error {
+	r.end()
 	return errors.Join(r.rt.Close(ctx), r.cache.Close(ctx))
 }
 

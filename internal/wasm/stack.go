@@ -47,8 +47,10 @@ func frameCost(params int, locals uint64, code, arity int) uint32 {
 // the global then exceeds MaxStack, calls f, moved to the end of the
 // function index space, and subtracts the cost again. Every reference to f
 // (calls, tables, exports, the start function) keeps its index, and so
-// goes through the thunk. The global is exported as stackExport. It bounds
-// the tables too (see boundTableSection), and leaves out the custom
+// goes through the thunk. The global is exported as stackExport. A second
+// new global, exported as stopExport, is read at the top of every loop of
+// every function, which traps once the host sets it (see checkLoops). It
+// bounds the tables too (see boundTableSection), and leaves out the custom
 // sections but the name section, whose function names it extends to the
 // moved functions.
 func (b *binary) instrument() ([]byte, error) {
@@ -72,20 +74,24 @@ func (b *binary) instrument() ([]byte, error) {
 			out = append(out, c...)
 		}
 	}
-	ours := func(id byte) []byte { // the global's entry in its section
+	stop := global + 1
+	ours := func(id byte) []byte { // the globals' entries in their section
 		if id == secGlobal {
-			return []byte{byte(i32), 1, 0x41, 0x00, 0x0b} // mutable i32 = 0
+			return []byte{byte(i32), 1, 0x41, 0x00, 0x0b, byte(i32), 1, 0x41, 0x00, 0x0b} // two mutable i32 = 0
 		}
-		return appendULEB(append(appendULEB(nil, uint32(len(stackExport))), stackExport+"\x03"...), global)
+		export := func(b []byte, name string, index uint32) []byte {
+			return appendULEB(append(appendULEB(b, uint32(len(name))), name+"\x03"...), index)
+		}
+		return export(export(nil, stackExport, global), stopExport, stop)
 	}
 	for _, s := range b.sections {
-		if s.id != secCustom { // add the global's sections where they belong
+		if s.id != secCustom { // add the globals' sections where they belong
 			if !haveGlobal && rank(s.id) > rank(secGlobal) {
-				add(secGlobal, append([]byte{1}, ours(secGlobal)...))
+				add(secGlobal, append([]byte{2}, ours(secGlobal)...))
 				haveGlobal = true
 			}
 			if !haveExport && rank(s.id) > rank(secExport) {
-				add(secExport, append([]byte{1}, ours(secExport)...))
+				add(secExport, append([]byte{2}, ours(secExport)...))
 				haveExport = true
 			}
 		}
@@ -113,13 +119,13 @@ func (b *binary) instrument() ([]byte, error) {
 			add(secTable, content)
 		case secGlobal, secExport:
 			count, n, _ := uleb(s.content) // parse read it
-			content := appendULEB(nil, count+1)
+			content := appendULEB(nil, count+2)
 			content = append(content, s.content[n:]...)
 			add(s.id, append(content, ours(s.id)...))
 			haveGlobal = haveGlobal || s.id == secGlobal
 			haveExport = haveExport || s.id == secExport
 		case secCode:
-			thunks, bodies, err := b.thunks(s.content, global)
+			thunks, bodies, err := b.thunks(s.content, global, stop)
 			if err != nil {
 				return nil, err
 			}
@@ -129,10 +135,10 @@ func (b *binary) instrument() ([]byte, error) {
 		}
 	}
 	if !haveGlobal {
-		add(secGlobal, append([]byte{1}, ours(secGlobal)...))
+		add(secGlobal, append([]byte{2}, ours(secGlobal)...))
 	}
 	if !haveExport {
-		add(secExport, append([]byte{1}, ours(secExport)...))
+		add(secExport, append([]byte{2}, ours(secExport)...))
 	}
 	return out, nil
 }
@@ -152,15 +158,17 @@ func rank(id byte) int {
 
 // thunks returns the contents of a code section in two parts: the number
 // of functions and the thunks of the defined functions; then their bodies
-// from the code section code, unchanged.
-func (b *binary) thunks(code []byte, global uint32) (thunks, bodies []byte, err error) {
+// from the code section code, each loop checking the global stop (see
+// checkLoops).
+func (b *binary) thunks(code []byte, global, stop uint32) (thunks, bodies []byte, err error) {
 	imported := uint32(b.importedFuncs)
 	defined := uint32(len(b.funcs)) - imported
 	r := &reader{b: code}
 	if n := r.count(); n != defined && r.err == nil {
 		return nil, nil, malformed(fmt.Sprintf("%d functions and %d bodies", defined, n))
 	}
-	bodies = r.b
+	bodies = make([]byte, 0, len(r.b)+len(r.b)/32)
+	check := stopCheck(stop)
 	arity := 0
 	for _, t := range b.types {
 		arity = max(arity, len(t.params)+len(t.results))
@@ -184,6 +192,11 @@ func (b *binary) thunks(code []byte, global uint32) (thunks, bodies []byte, err 
 		}
 		params := len(b.types[t].params)
 		out = appendThunk(out, params, frameCost(params, locals, len(br.b), arity), global, imported+defined+i)
+		checked, err := checkLoops(body, check)
+		if err != nil {
+			return nil, nil, err
+		}
+		bodies = append(appendULEB(bodies, uint32(len(checked))), checked...)
 	}
 	if r.err != nil {
 		return nil, nil, r.err
