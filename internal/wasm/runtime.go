@@ -53,8 +53,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -111,6 +114,9 @@ type Runtime struct {
 	// life ends when Close is called, stopping the calls in progress.
 	life context.Context
 	end  context.CancelFunc
+
+	mu   sync.Mutex
+	bare []wazero.Runtime // without the cache, for modules it failed (see compile)
 }
 
 // NewRuntime starts a Runtime with opts.
@@ -127,16 +133,15 @@ func NewRuntime(ctx context.Context, opts Options) (*Runtime, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	cache, err := newCache(opts)
-	if err != nil {
-		return nil, err
-	}
+	cache := newCache(opts)
 	r := &Runtime{opts: opts, cache: cache}
 	r.life, r.end = context.WithCancel(context.Background())
-	if r.rt, err = r.newWazero(ctx, cache); err != nil {
+	rt, err := r.newWazero(ctx, cache)
+	if err != nil {
 		cache.Close(ctx)
 		return nil, err
 	}
+	r.rt = rt
 	return r, nil
 }
 
@@ -169,22 +174,66 @@ func (r *Runtime) newWazero(ctx context.Context, cache wazero.CompilationCache) 
 	return rt, nil
 }
 
-func newCache(opts Options) (wazero.CompilationCache, error) {
-	if opts.CacheDir == "" {
-		return wazero.NewCompilationCache(), nil
+// newCache returns the compilation cache in opts.CacheDir, or one in
+// memory when there is no directory or it cannot be made: plugins load
+// either way, compiling every time without a directory.
+func newCache(opts Options) wazero.CompilationCache {
+	if opts.CacheDir != "" {
+		c, err := wazero.NewCompilationCacheWithDir(opts.CacheDir)
+		if err == nil {
+			return c
+		}
+		opts.Logger.Warn("wasm: the compilation cache is unusable; plugins are compiled at every start", "dir", opts.CacheDir, "err", err)
 	}
-	c, err := wazero.NewCompilationCacheWithDir(opts.CacheDir)
-	if err != nil {
-		return nil, fmt.Errorf("wasm: compilation cache: %w", err)
+	return wazero.NewCompilationCache()
+}
+
+// compile compiles wasm with rt, whose compilation cache is r's. wazero
+// fails a compilation that meets a cache entry it cannot read, or a cache
+// it cannot write: then compile clears wazero's entries in the cache
+// directory and tries again, and failing still, compiles without the cache.
+// The compiled module returned belongs to the runtime returned.
+func (r *Runtime) compile(ctx context.Context, rt wazero.Runtime, wasm []byte) (wazero.Runtime, wazero.CompiledModule, error) {
+	compiled, err := rt.CompileModule(ctx, wasm)
+	if err == nil || r.opts.CacheDir == "" {
+		return rt, compiled, err
 	}
-	return c, nil
+	log := r.opts.Logger.With("dir", r.opts.CacheDir, "err", err)
+	if dirs, _ := filepath.Glob(filepath.Join(r.opts.CacheDir, "wazero-*")); len(dirs) > 0 {
+		log.Warn("wasm: compiling with the compilation cache failed; clearing it")
+		for _, d := range dirs {
+			os.RemoveAll(d) // wazero's own directories: its entries, for each version of it
+		}
+		if compiled, err = rt.CompileModule(ctx, wasm); err == nil {
+			return rt, compiled, nil
+		}
+	}
+	bare, berr := r.newWazero(ctx, nil)
+	if berr != nil {
+		return nil, nil, berr
+	}
+	if compiled, berr = bare.CompileModule(ctx, wasm); berr != nil {
+		bare.Close(ctx)
+		return nil, nil, berr // the module's own fault
+	}
+	log.Warn("wasm: compiled a plugin without the compilation cache, which failed")
+	r.mu.Lock()
+	r.bare = append(r.bare, bare)
+	r.mu.Unlock()
+	return bare, compiled, nil
 }
 
 // Close stops every instance of every Module loaded by r and releases the
 // runtime. Modules cannot be used afterwards.
 func (r *Runtime) Close(ctx context.Context) error {
 	r.end()
-	return errors.Join(r.rt.Close(ctx), r.cache.Close(ctx))
+	errs := []error{r.rt.Close(ctx), r.cache.Close(ctx)}
+	r.mu.Lock()
+	for _, rt := range r.bare {
+		errs = append(errs, rt.Close(ctx))
+	}
+	r.mu.Unlock()
+	return errors.Join(errs...)
 }
 
 // i32 and i64 abbreviate the ABI's signatures.
@@ -230,13 +279,16 @@ func (r *Runtime) Load(ctx context.Context, name string, wasm []byte) (*Module, 
 		return nil, err
 	}
 	rt := r.rt
+	var compiled wazero.CompiledModule
 	if abi != nil {
 		if rt, err = r.newWazero(ctx, nil); err != nil {
 			return nil, err
 		}
 		defer rt.Close(ctx)
+		compiled, err = rt.CompileModule(ctx, wasm)
+	} else {
+		rt, compiled, err = r.compile(ctx, rt, wasm)
 	}
-	compiled, err := rt.CompileModule(ctx, wasm)
 	if err != nil {
 		return nil, fmt.Errorf("not a valid WebAssembly module: %w", err)
 	}
