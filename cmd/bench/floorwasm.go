@@ -74,10 +74,26 @@ func wasmFloor(ctx context.Context, tmp string) {
 
 	section(fmt.Sprintf("the floor of a Go wasm plugin: an empty Go reactor (%s), wazero alone", mbQ(len(module))))
 	c, w, h := median(cold), median(warm), median(calls)
+	reactor = &reactorFloor{cold: c, warm: w}
 	row{what: "compile + instantiate + call, empty cache", value: msQ(c), budget: "≤ 300 ms", ok: c <= 300*time.Millisecond}.print()
 	row{what: "the same, warm cache", value: msQ(w), budget: "≤ 30 ms", ok: w <= 30*time.Millisecond}.print()
 	row{what: "call of an export that does nothing", value: usQ(h), budget: "≤ 30 µs", ok: h <= 30*time.Microsecond}.print()
 	fmt.Println()
+}
+
+// reactorFloor is what wasmFloor measured, the wasm group's baselines.
+type reactorFloor struct{ cold, warm time.Duration }
+
+// reactor is set once wasmFloor ran.
+var reactor *reactorFloor
+
+// reactorBase returns the baseline of the empty reactor's figure d, or
+// nil when wasmFloor did not run.
+func reactorBase(d func(*reactorFloor) time.Duration) *baseline {
+	if reactor == nil {
+		return nil
+	}
+	return &baseline{"empty reactor", msQ(d(reactor))}
 }
 
 func must[T any](v T, err error) T {
