@@ -1,6 +1,6 @@
-// Package sdktest runs a provider in-process, without any transport, through
-// the same JSON encoding the transports use. Plugin authors use it in unit
-// tests:
+// Package sdktest calls a provider through the contract's JSON documents:
+// in-process, without any transport (New), or as a WebAssembly module built
+// in any language (Wasm). Plugin authors use it in unit tests:
 //
 //	p := sdktest.New(myprovider.Provider{})
 //	spec, errs, err := p.Configure(map[string]string{"issuer": "https://idp.example.com"}, sdk.Client{ClientID: "cli"})
@@ -16,11 +16,15 @@ import (
 
 // Plugin is a provider reached through the contract's JSON documents.
 type Plugin struct {
-	p sdk.Provider
+	// handle runs one function over its input document and returns the
+	// result envelope.
+	handle func(fn wire.Function, input []byte) []byte
 }
 
-// New wraps p.
-func New(p sdk.Provider) *Plugin { return &Plugin{p: p} }
+// New wraps p, called in-process.
+func New(p sdk.Provider) *Plugin {
+	return &Plugin{handle: func(fn wire.Function, input []byte) []byte { return wire.Handle(p, fn, input) }}
+}
 
 // Describe calls describe.
 func (t *Plugin) Describe() (sdk.PluginInfo, error) {
@@ -71,7 +75,7 @@ func (t *Plugin) call(fn wire.Function, in, out any) error {
 	if err != nil {
 		return err
 	}
-	ok, _, err := wire.Decode(wire.Handle(t.p, fn, b))
+	ok, _, err := wire.Decode(t.handle(fn, b))
 	if err != nil {
 		return fmt.Errorf("%s: %w", fn, err)
 	}
