@@ -10,7 +10,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PROTOC_GEN  := google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.6 google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.3.0
 DEMO_ADDR   ?= 127.0.0.1:8765
 
-.PHONY: help build plugins proto test demo bench lint clean
+.PHONY: help build plugins examples proto test demo bench lint clean
 
 help: ## list the jobs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -29,6 +29,11 @@ $(BIN)/plugins/%.wasm: $(GO_SOURCES)
 $(BIN)/plugins/idplug-plugin-%: $(GO_SOURCES)
 	@mkdir -p $(@D)
 	$(GO) build -trimpath -ldflags='-s -w' -o $@ ./plugins/$*/cmd
+
+# The plugins of examples/ in C and Rust, each built from its own language's
+# toolchain (skipped, with a line saying what to install, where it is missing).
+examples: ## examples/oidc-c and examples/northwind-rust as bin/examples/*.wasm (clang + wasi-libc, rustc + wasm32-wasi std)
+	sh examples/build $(BIN)/examples
 
 # The gRPC service of subprocess plugins; the generated code is committed.
 proto: ## regenerate internal/wire from wit/idplug.proto (needs protoc: apt-get install protobuf-compiler)
@@ -49,15 +54,15 @@ $(BIN)/demoidp: $(GO_SOURCES)
 # .ci/test-env runs npm ci for the conformance peer and gives the tests a
 # private gnome-keyring; what this machine lacks, it skips with a line saying
 # what to install.
-test: build plugins ## unit and integration tests (race detector on), conformance peer and OS keyring included
-	IDPLUG_BIN=$(abspath $(BIN)/idplug) IDPLUG_PLUGINS=$(abspath $(BIN)/plugins) \
+test: build plugins examples ## unit and integration tests (race detector on), conformance peer, OS keyring and the C and Rust examples included
+	IDPLUG_BIN=$(abspath $(BIN)/idplug) IDPLUG_PLUGINS=$(abspath $(BIN)/plugins) IDPLUG_EXAMPLES=$(abspath $(BIN)/examples) \
 		sh .ci/test-env $(GO) test -race -timeout 15m -count=1 ./...
 
 demo: build ## start the demo IdP on $(DEMO_ADDR) and sign in to it
 	./cmd/demoidp/demo.sh $(DEMO_ADDR)
 
-bench: build plugins ## print the performance figures of DESIGN.md §6 (BENCH_JSON=file also writes them, BENCH_ONLY=wasm,flows picks groups)
-	$(GO) run ./cmd/bench -idplug $(BIN)/idplug -plugins $(BIN)/plugins $(if $(BENCH_JSON),-json $(abspath $(BENCH_JSON))) $(if $(BENCH_ONLY),-only $(BENCH_ONLY))
+bench: build plugins examples ## print the performance figures of DESIGN.md §6 (BENCH_JSON=file also writes them, BENCH_ONLY=wasm,flows picks groups)
+	$(GO) run ./cmd/bench -idplug $(BIN)/idplug -plugins $(BIN)/plugins -examples $(BIN)/examples $(if $(BENCH_JSON),-json $(abspath $(BENCH_JSON))) $(if $(BENCH_ONLY),-only $(BENCH_ONLY))
 
 lint: ## gofmt, go vet, staticcheck
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'run gofmt -w on the files above'; exit 1; }

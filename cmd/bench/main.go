@@ -52,6 +52,7 @@ func main() {
 	}
 	binary := flag.String("idplug", os.Getenv("IDPLUG_BIN"), "the idplug binary (default $IDPLUG_BIN)")
 	plugins := flag.String("plugins", "bin/plugins", "directory of the plugins `make plugins` built")
+	examplesDir := flag.String("examples", "bin/examples", "directory of the plugins in C and Rust `make examples` built")
 	runs := flag.Int("runs", 25, "runs per process-level figure")
 	jsonOut := flag.String("json", "", "also write the figures to this `file` as JSON")
 	only := flag.String("only", "", "measure only these comma-separated `groups`: "+strings.Join(groupNames, ", "))
@@ -75,6 +76,7 @@ func main() {
 		"approval":   func() { approvalLatency(ctx, tmp) },
 		"wasmfloor":  func() { wasmFloor(ctx, tmp) },
 		"wasm":       func() { wasmFigures(ctx, tmp, filepath.Join(*plugins, "oidc.wasm")) },
+		"examples":   func() { exampleFigures(ctx, tmp, *examplesDir) },
 		"hostile":    func() { hostileMemory(ctx, tmp) },
 		"subprocess": func() { subprocessFigures(ctx, filepath.Join(*plugins, "idplug-plugin-oidc")) },
 		"flows":      func() { concurrentFlows(ctx, tmp) },
@@ -101,7 +103,7 @@ func main() {
 }
 
 // groupNames are the groups of figures, in the order they run.
-var groupNames = []string{"token", "keyring", "builtin", "expiry", "approval", "wasmfloor", "wasm", "hostile", "subprocess", "flows"}
+var groupNames = []string{"token", "keyring", "builtin", "expiry", "approval", "wasmfloor", "wasm", "examples", "hostile", "subprocess", "flows"}
 
 func ratio(a, b time.Duration) float64 { return float64(a) / float64(b) }
 
@@ -278,11 +280,11 @@ func pinned(path string, command bool) plugin.Source {
 // loadAndConfigure loads src through a new Loader, as a host does for a
 // [plugins] entry (read, check the pin, compile or start, describe), and
 // makes the first call a profile makes, configure.
-func loadAndConfigure(ctx context.Context, src plugin.Source, cacheDir string) (*plugin.Loader, *plugin.Plugin) {
+func loadAndConfigure(ctx context.Context, src plugin.Source, cacheDir string, settings map[string]string) (*plugin.Loader, *plugin.Plugin) {
 	l := plugin.NewLoader(plugin.Options{Sources: map[string]plugin.Source{thirdParty: src}, CacheDir: cacheDir})
 	p, err := l.Load(ctx, thirdParty)
 	check(err)
-	_, cerrs, err := p.Configure(ctx, benchSettings, sdk.Client{ClientID: "cli"})
+	_, cerrs, err := p.Configure(ctx, settings, sdk.Client{ClientID: "cli"})
 	check(err)
 	if len(cerrs) > 0 {
 		log.Fatalf("bench: configure: %v", cerrs)
@@ -295,12 +297,13 @@ var (
 	benchClaims   = sdk.Claims{"sub": "u-1", "preferred_username": "alice", "email": "alice@example.com", "groups": []any{"admins"}}
 )
 
-// hookCalls returns the median of 2,000 identity calls to p.
-func hookCalls(ctx context.Context, p *plugin.Plugin) time.Duration {
+// hookCalls returns the median of 2,000 identity calls to p, configured
+// with settings.
+func hookCalls(ctx context.Context, p *plugin.Plugin, settings map[string]string) time.Duration {
 	var calls []time.Duration
 	for range 2000 {
 		start := time.Now()
-		_, err := p.Identity(ctx, benchSettings, benchClaims, nil)
+		_, err := p.Identity(ctx, settings, benchClaims, nil)
 		calls = append(calls, time.Since(start))
 		check(err)
 	}
@@ -314,7 +317,7 @@ func wasmFigures(ctx context.Context, tmp, path string) {
 	src := pinned(path, false)
 	load := func(cacheDir string) time.Duration {
 		start := time.Now()
-		l, _ := loadAndConfigure(ctx, src, cacheDir)
+		l, _ := loadAndConfigure(ctx, src, cacheDir, benchSettings)
 		d := time.Since(start)
 		check(l.Close(ctx))
 		return d
@@ -337,9 +340,10 @@ func wasmFigures(ctx context.Context, tmp, path string) {
 	row{what: "load + configure, warm cache", value: msQ(w), base: reactorBase(func(f *reactorFloor) time.Duration { return f.warm }),
 		budget: "≤ 30 ms", ok: w <= 30*time.Millisecond}.print()
 
-	l, p := loadAndConfigure(ctx, src, warmDir)
-	h := hookCalls(ctx, p)
+	l, p := loadAndConfigure(ctx, src, warmDir, benchSettings)
+	h := hookCalls(ctx, p, benchSettings)
 	check(l.Close(ctx))
+	goWasm = &wasmLoad{cold: c, warm: w, hook: h}
 	row{what: "hook call (identity, JSON both ways)", value: usQ(h), budget: "≤ 30 µs", ok: h <= 30*time.Microsecond}.print()
 	idle := idleInstance(ctx, path, warmDir)
 	row{what: "memory per idle instance (RSS)", value: mbQ(idle), budget: "≤ 10 MB", ok: idle <= 10e6}.print()
@@ -368,7 +372,7 @@ func subprocessFigures(ctx context.Context, path string) {
 		check(exe.Close())
 
 		begin = time.Now()
-		l, _ := loadAndConfigure(ctx, src, "")
+		l, _ := loadAndConfigure(ctx, src, "", benchSettings)
 		starts = append(starts, time.Since(begin))
 		check(l.Close(ctx))
 	}
@@ -380,9 +384,9 @@ func subprocessFigures(ctx context.Context, path string) {
 	row{what: "  of which the sealed copy", value: msQ(median(copies))}.print()
 	row{what: "the executable alone, start to exit", value: msQ(a)}.print()
 
-	l, p := loadAndConfigure(ctx, src, "")
+	l, p := loadAndConfigure(ctx, src, "", benchSettings)
 	defer l.Close(ctx)
-	row{what: "hook call (identity, gRPC, unix socket)", value: usQ(hookCalls(ctx, p))}.print()
+	row{what: "hook call (identity, gRPC, unix socket)", value: usQ(hookCalls(ctx, p, benchSettings))}.print()
 	fmt.Println()
 }
 

@@ -296,76 +296,85 @@ func TestConformance(t *testing.T) {
 	trs := transports(t, names)
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
-			ctx := t.Context()
 			plugins := make([]*plugin.Plugin, len(trs))
+			labels := make([]string, len(trs))
 			for i, tr := range trs {
-				p, err := tr.loader.Load(ctx, name)
+				p, err := tr.loader.Load(t.Context(), name)
 				if err != nil {
 					t.Fatalf("%s: %v", tr.name, err)
 				}
-				plugins[i] = p
+				plugins[i], labels[i] = p, tr.name
 			}
-			same := func(what string, call func(p *plugin.Plugin) outcome) outcome {
-				t.Helper()
-				want := call(plugins[0])
-				for i, p := range plugins[1:] {
-					if diff := gocmp.Diff(want, call(p)); diff != "" {
-						t.Errorf("%s: %s and %s differ (-%[2]s +%[3]s):\n%[4]s", what, trs[0].name, trs[i+1].name, diff)
-					}
-				}
-				return want
-			}
-
-			same("describe", func(p *plugin.Plugin) outcome { return result(p.Info(), nil) })
-			info := plugins[0].Info()
-			if info.Name != name {
+			if info := plugins[0].Info(); info.Name != name {
 				t.Errorf("describe names the provider %q, want %q", info.Name, name)
 			}
-			rec := loadRecorded(t, name, info)
-
-			specs := 0
-			for _, tc := range settingCases(info, rec.settings) {
-				for _, client := range []sdk.Client{
-					{ClientID: "cli"},
-					{ClientID: "cli", ClientSecret: "s3cret", Scopes: []string{"openid", "groups"}},
-				} {
-					o := same("configure "+tc.name, func(p *plugin.Plugin) outcome {
-						spec, errs, err := p.Configure(ctx, tc.settings, client)
-						return result(configured{spec, errs}, err)
-					})
-					if c, _ := o.Value.(configured); c.Spec != nil {
-						specs++
-					}
-				}
-			}
-			if specs == 0 {
-				t.Errorf("no settings gave a spec: the comparisons of configure compared failures only")
-			}
-
-			for _, ex := range sdk.Exchanges {
-				req := requests[ex]
-				same(fmt.Sprintf("prepare %s", ex), func(p *plugin.Plugin) outcome {
-					return result(p.Prepare(ctx, ex, req))
-				})
-				for i, resp := range append(responses[ex], rec.responses[ex]...) {
-					same(fmt.Sprintf("interpret %s #%d", ex, i), func(p *plugin.Plugin) outcome {
-						return result(p.Interpret(ctx, ex, resp))
-					})
-				}
-			}
-
-			settings := []map[string]string{{}}
-			if len(rec.settings) > 0 {
-				settings = append(settings, rec.settings)
-			}
-			for i, c := range append(claims, rec.claims...) {
-				for _, settings := range settings {
-					same(fmt.Sprintf("identity #%d with settings %v", i, settings), func(p *plugin.Plugin) outcome {
-						return result(p.Identity(ctx, settings, c.idToken, c.userinfo))
-					})
-				}
-			}
+			conform(t, name, plugins, labels, func(info sdk.PluginInfo) any { return info })
 		})
+	}
+}
+
+// conform requires plugins, the provider name of plugins/ as each transport
+// labels gives it, to answer identically: describe (as described returns
+// it), configure with good and bad settings, prepare and interpret over
+// generic exchanges and the provider's recorded ones, and identity.
+func conform(t *testing.T, name string, plugins []*plugin.Plugin, labels []string, described func(sdk.PluginInfo) any) {
+	ctx := t.Context()
+	same := func(what string, call func(p *plugin.Plugin) outcome) outcome {
+		t.Helper()
+		want := call(plugins[0])
+		for i, p := range plugins[1:] {
+			if diff := gocmp.Diff(want, call(p)); diff != "" {
+				t.Errorf("%s: %s and %s differ (-%[2]s +%[3]s):\n%[4]s", what, labels[0], labels[i+1], diff)
+			}
+		}
+		return want
+	}
+
+	same("describe", func(p *plugin.Plugin) outcome { return result(described(p.Info()), nil) })
+	info := plugins[0].Info()
+	rec := loadRecorded(t, name, info)
+
+	specs := 0
+	for _, tc := range settingCases(info, rec.settings) {
+		for _, client := range []sdk.Client{
+			{ClientID: "cli"},
+			{ClientID: "cli", ClientSecret: "s3cret", Scopes: []string{"openid", "groups"}},
+		} {
+			o := same("configure "+tc.name, func(p *plugin.Plugin) outcome {
+				spec, errs, err := p.Configure(ctx, tc.settings, client)
+				return result(configured{spec, errs}, err)
+			})
+			if c, _ := o.Value.(configured); c.Spec != nil {
+				specs++
+			}
+		}
+	}
+	if specs == 0 {
+		t.Errorf("no settings gave a spec: the comparisons of configure compared failures only")
+	}
+
+	for _, ex := range sdk.Exchanges {
+		req := requests[ex]
+		same(fmt.Sprintf("prepare %s", ex), func(p *plugin.Plugin) outcome {
+			return result(p.Prepare(ctx, ex, req))
+		})
+		for i, resp := range append(responses[ex], rec.responses[ex]...) {
+			same(fmt.Sprintf("interpret %s #%d", ex, i), func(p *plugin.Plugin) outcome {
+				return result(p.Interpret(ctx, ex, resp))
+			})
+		}
+	}
+
+	settings := []map[string]string{{}}
+	if len(rec.settings) > 0 {
+		settings = append(settings, rec.settings)
+	}
+	for i, c := range append(claims, rec.claims...) {
+		for _, settings := range settings {
+			same(fmt.Sprintf("identity #%d with settings %v", i, settings), func(p *plugin.Plugin) outcome {
+				return result(p.Identity(ctx, settings, c.idToken, c.userinfo))
+			})
+		}
 	}
 }
 
