@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -92,5 +93,43 @@ func TestIdentityFromStandardClaims(t *testing.T) {
 	want := sdk.Identity{Subject: "u-1", Username: "alice", Name: "Alice Liddell", Email: "alice@example.com", Groups: []string{"admins", "dev"}}
 	if diff := cmp.Diff(want, id); diff != "" {
 		t.Errorf("identity (-want +got):\n%s", diff)
+	}
+}
+
+// recorded is testdata/oidc.json: the standards' example shapes (see its
+// "source").
+type recorded struct {
+	Issuer              string             `json:"issuer"`
+	DeviceAuthorization sdktest.Recorded   `json:"device_authorization"`
+	TokenPoll           []sdktest.Recorded `json:"token_poll"`
+	Discovery           sdktest.Recorded   `json:"discovery"`
+	IDTokenClaims       sdk.Claims         `json:"id_token_claims"`
+	Userinfo            sdk.Claims         `json:"userinfo"`
+	Identity            sdk.Identity       `json:"identity"`
+}
+
+// TestRecordedShapes: the standard shapes need no hook (the host reads
+// them as they are), the configured discovery URL is where the recorded
+// document lives, and the standard claims map to the recorded identity.
+func TestRecordedShapes(t *testing.T) {
+	var r recorded
+	sdktest.Load(t, "testdata/oidc.json", &r)
+	p := sdktest.New(Provider{})
+	spec, errs, err := p.Configure(map[string]string{"issuer": r.Issuer}, sdk.Client{ClientID: "cli"})
+	if err != nil || len(errs) > 0 {
+		t.Fatal(err, errs)
+	}
+	var doc struct {
+		Issuer string `json:"issuer"`
+	}
+	if err := json.Unmarshal(r.Discovery.Body, &doc); err != nil || doc.Issuer != spec.Issuer || spec.DiscoveryURL != r.Issuer+"/.well-known/openid-configuration" {
+		t.Errorf("spec %+v does not match the recorded discovery document (issuer %q): %v", spec, doc.Issuer, err)
+	}
+	if info, _ := p.Describe(); len(info.Hooks) != 0 {
+		t.Errorf("hooks %v: the standard shapes need none", info.Hooks)
+	}
+	id, err := p.Identity(r.IDTokenClaims, r.Userinfo)
+	if err != nil || !cmp.Equal(id, r.Identity) {
+		t.Errorf("identity = %+v, %v; want %+v", id, err, r.Identity)
 	}
 }
