@@ -180,7 +180,7 @@ func (m *Module) failure(ctx context.Context, err error, in *instance) error {
 	switch {
 	case ctx.Err() != nil: // the caller words what its deadline or cancellation means
 		return &fault{fmt.Sprintf("stopped (%v)", context.Cause(ctx)), ctx.Err()}
-	case in.life.Err() != nil: // the Runtime closed during the call
+	case in.closed(): // the Runtime closed during the call
 		return errClosed
 	case errors.As(err, &f):
 		return f
@@ -205,8 +205,8 @@ func (m *Module) failure(ctx context.Context, err error, in *instance) error {
 type instance struct {
 	mod            api.Module
 	stop           api.MutableGlobal // set, the instance's loops trap (see deadline.go)
-	life           context.Context   // the Runtime's: done when it closes
-	spoiled        bool              // stop was set: the instance serves no other call
+	r              *Runtime
+	spoiled        bool // stop was set: the instance serves no other call
 	mem            *linearMemory
 	alloc, free    api.Function
 	fns            map[wire.Function]api.Function
@@ -220,7 +220,7 @@ type instance struct {
 func (m *Module) instantiate(ctx context.Context) (*instance, error) {
 	out := &output{log: m.log}
 	in := &instance{
-		life:   m.r.life,
+		r:      m.r,
 		mem:    &linearMemory{},
 		out:    out,
 		stdout: &lineWriter{out: out, stream: "stdout", level: slog.LevelInfo},
@@ -286,17 +286,36 @@ func (in *instance) begin(ctx context.Context) context.Context {
 // end ends what begin started.
 func (in *instance) end() { in.mem.leave() }
 
-// watch sets in's stop global once ctx is done or the Runtime closes,
-// which makes in's next loop iteration trap. It returns a function that
-// ends the watch and reports whether it did so before either; after that,
-// in must not serve another call.
+// watch registers in as running plugin code until disarm: once ctx is
+// done or the Runtime closes, in's stop global is set, which makes its next
+// loop iteration trap. disarm reports whether the watch ended before
+// either; after that, in must not serve another call.
 func (in *instance) watch(ctx context.Context) (disarm func() bool) {
-	stop := func() { in.stop.Set(1) }
-	call, runtime := context.AfterFunc(ctx, stop), context.AfterFunc(in.life, stop)
-	return func() bool {
-		a, b := call(), runtime()
-		return a && b
+	r := in.r
+	r.mu.Lock()
+	r.running[in] = true
+	if r.closed {
+		in.stop.Set(1)
 	}
+	r.mu.Unlock()
+	call := context.AfterFunc(ctx, func() { in.stop.Set(1) })
+	return func() bool {
+		fresh := call()
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		delete(r.running, in)
+		if len(r.running) == 0 {
+			r.idle.Broadcast()
+		}
+		return fresh && !r.closed
+	}
+}
+
+// closed reports whether in's Runtime is closing.
+func (in *instance) closed() bool {
+	in.r.mu.Lock()
+	defer in.r.mu.Unlock()
+	return in.r.closed
 }
 
 // call runs fn over input and hands the result envelope to keep.

@@ -108,15 +108,14 @@ type Options struct {
 // Runtime loads and runs wasm plugins. It is safe for concurrent use; one
 // Runtime serves all the plugins of a host.
 type Runtime struct {
-	opts  Options
-	rt    wazero.Runtime
-	cache wazero.CompilationCache
-	// life ends when Close is called, stopping the calls in progress.
-	life context.Context
-	end  context.CancelFunc
-
-	mu   sync.Mutex
-	bare []wazero.Runtime // without the cache, for modules it failed (see compile)
+	opts    Options
+	rt      wazero.Runtime
+	cache   wazero.CompilationCache
+	mu      sync.Mutex
+	bare    []wazero.Runtime   // without the cache, for modules it failed (see compile)
+	running map[*instance]bool // instances running plugin code, which Close stops
+	closed  bool               // Close began: no instance runs plugin code again
+	idle    sync.Cond          // signalled when running empties
 }
 
 // NewRuntime starts a Runtime with opts.
@@ -135,7 +134,8 @@ func NewRuntime(ctx context.Context, opts Options) (*Runtime, error) {
 	}
 	cache := newCache(opts)
 	r := &Runtime{opts: opts, cache: cache}
-	r.life, r.end = context.WithCancel(context.Background())
+	r.running = map[*instance]bool{}
+	r.idle.L = &r.mu
 	rt, err := r.newWazero(ctx, cache)
 	if err != nil {
 		cache.Close(ctx)
@@ -226,7 +226,7 @@ func (r *Runtime) compile(ctx context.Context, rt wazero.Runtime, wasm []byte) (
 // Close stops every instance of every Module loaded by r and releases the
 // runtime. Modules cannot be used afterwards.
 func (r *Runtime) Close(ctx context.Context) error {
-	r.end()
+	r.stopAll(ctx)
 	errs := []error{r.rt.Close(ctx), r.cache.Close(ctx)}
 	r.mu.Lock()
 	for _, rt := range r.bare {
@@ -234,6 +234,32 @@ func (r *Runtime) Close(ctx context.Context) error {
 	}
 	r.mu.Unlock()
 	return errors.Join(errs...)
+}
+
+// stopAll sets the stop global of every instance running plugin code, and
+// waits, as long as ctx allows and a second at most, until each has trapped
+// at its next loop iteration: wazero must not close an instance that still
+// runs.
+func (r *Runtime) stopAll(ctx context.Context) {
+	// A loop traps within microseconds of the stop; the bound is for a
+	// host that is itself stalled.
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closed = true
+	for in := range r.running {
+		in.stop.Set(1)
+	}
+	stop := context.AfterFunc(ctx, func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.idle.Broadcast()
+	})
+	defer stop()
+	for len(r.running) > 0 && ctx.Err() == nil {
+		r.idle.Wait()
+	}
 }
 
 // i32 and i64 abbreviate the ABI's signatures.
@@ -313,8 +339,15 @@ func (m *Module) check(ctx context.Context) (*instance, error) {
 	defer cancel()
 	in, err := m.instantiate(ctx)
 	if err == nil {
+		disarm := in.watch(ctx)
 		err = in.mod.ExportedFunction(exportVersion).CallWithStack(in.begin(ctx), in.stack[:])
 		in.end()
+		if !disarm() && err == nil { // stopped as it returned: start no call on it
+			err = errClosed
+			if ctx.Err() != nil {
+				err = ctx.Err()
+			}
+		}
 	}
 	if err != nil {
 		in.close(ctx)
