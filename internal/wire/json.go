@@ -578,39 +578,34 @@ func (w *writer) bool(v bool) {
 	}
 }
 
-func (w *writer) strings(a []string) {
-	if a == nil {
+// list writes items with each, as json.Marshal writes a slice: null when
+// nil, else an array.
+func list[T any](w *writer, items []T, each func(T)) {
+	if items == nil {
 		w.raw("null")
 		return
 	}
 	w.b = append(w.b, '[')
-	for i, s := range a {
+	for i, item := range items {
 		if i > 0 {
 			w.b = append(w.b, ',')
 		}
-		w.str(s)
+		each(item)
 	}
 	w.b = append(w.b, ']')
 }
 
+func (w *writer) strings(a []string) { list(w, a, w.str) }
+
 func (w *writer) headers(hs []sdk.Header) {
-	if hs == nil {
-		w.raw("null")
-		return
-	}
-	w.b = append(w.b, '[')
-	for i, h := range hs {
-		if i > 0 {
-			w.b = append(w.b, ',')
-		}
+	list(w, hs, func(h sdk.Header) {
 		w.b = append(w.b, '{')
 		w.key("name", true)
 		w.str(h.Name)
 		w.key("value", false)
 		w.str(h.Value)
 		w.b = append(w.b, '}')
-	}
-	w.b = append(w.b, ']')
+	})
 }
 
 func (w *writer) info(info sdk.PluginInfo) {
@@ -623,46 +618,26 @@ func (w *writer) info(info sdk.PluginInfo) {
 	w.key("summary", false)
 	w.str(info.Summary)
 	w.key("settings", false)
-	if info.Settings == nil {
-		w.raw("null")
-	} else {
-		w.b = append(w.b, '[')
-		for i, s := range info.Settings {
-			if i > 0 {
-				w.b = append(w.b, ',')
-			}
-			w.b = append(w.b, '{')
-			w.key("name", true)
-			w.str(s.Name)
-			w.key("type", false)
-			w.str(string(s.Type))
-			w.key("required", false)
-			w.bool(s.Required)
-			w.key("secret", false)
-			w.bool(s.Secret)
-			if s.Default != "" {
-				w.key("default", false)
-				w.str(s.Default)
-			}
-			w.key("help", false)
-			w.str(s.Help)
-			w.b = append(w.b, '}')
+	list(w, info.Settings, func(s sdk.SettingSpec) {
+		w.b = append(w.b, '{')
+		w.key("name", true)
+		w.str(s.Name)
+		w.key("type", false)
+		w.str(string(s.Type))
+		w.key("required", false)
+		w.bool(s.Required)
+		w.key("secret", false)
+		w.bool(s.Secret)
+		if s.Default != "" {
+			w.key("default", false)
+			w.str(s.Default)
 		}
-		w.b = append(w.b, ']')
-	}
+		w.key("help", false)
+		w.str(s.Help)
+		w.b = append(w.b, '}')
+	})
 	w.key("hooks", false)
-	if info.Hooks == nil {
-		w.raw("null")
-	} else {
-		w.b = append(w.b, '[')
-		for i, h := range info.Hooks {
-			if i > 0 {
-				w.b = append(w.b, ',')
-			}
-			w.str(string(h))
-		}
-		w.b = append(w.b, ']')
-	}
+	list(w, info.Hooks, func(h sdk.Hook) { w.str(string(h)) })
 	w.b = append(w.b, '}')
 }
 
@@ -702,25 +677,16 @@ func (w *writer) spec(s *sdk.ProviderSpec) {
 	member("default_scopes")
 	w.strings(s.DefaultScopes)
 	member("extra_params")
-	if s.ExtraParams == nil {
-		w.raw("null")
-	} else {
-		w.b = append(w.b, '[')
-		for i, p := range s.ExtraParams {
-			if i > 0 {
-				w.b = append(w.b, ',')
-			}
-			w.b = append(w.b, '{')
-			w.key("exchange", true)
-			w.str(string(p.Exchange))
-			w.key("name", false)
-			w.str(p.Name)
-			w.key("value", false)
-			w.str(p.Value)
-			w.b = append(w.b, '}')
-		}
-		w.b = append(w.b, ']')
-	}
+	list(w, s.ExtraParams, func(p sdk.Param) {
+		w.b = append(w.b, '{')
+		w.key("exchange", true)
+		w.str(string(p.Exchange))
+		w.key("name", false)
+		w.str(p.Name)
+		w.key("value", false)
+		w.str(p.Value)
+		w.b = append(w.b, '}')
+	})
 	if s.LogoutHint != "" {
 		member("logout_hint")
 		w.str(s.LogoutHint)
@@ -742,19 +708,14 @@ func (w *writer) value(v any) error {
 			w.spec(v.OK)
 		case len(v.Err) > 0:
 			w.key("err", true)
-			w.b = append(w.b, '[')
-			for i, e := range v.Err {
-				if i > 0 {
-					w.b = append(w.b, ',')
-				}
+			list(w, v.Err, func(e sdk.ConfigError) {
 				w.b = append(w.b, '{')
 				w.key("setting", true)
 				w.str(e.Setting)
 				w.key("message", false)
 				w.str(e.Message)
 				w.b = append(w.b, '}')
-			}
-			w.b = append(w.b, ']')
+			})
 		}
 		w.b = append(w.b, '}')
 	case sdk.HTTPRequest:
