@@ -329,92 +329,107 @@ func (p *parser) hex4(i int) (rune, bool) {
 // member of the wrong type is an error, as for encoding/json; a member that
 // is absent or null leaves the zero value; other members are ignored.
 
-type object map[string]any
+// object is a parsed JSON object.
+type object = map[string]any
 
-func asObject(v any, what string) (object, error) {
-	switch o := v.(type) {
-	case map[string]any:
-		return o, nil
-	case nil:
-		return nil, nil
+// fields reads members of parsed objects; its first error sticks, and
+// later reads return zero values.
+type fields struct{ err error }
+
+func (f *fields) fail(format string, args ...any) {
+	if f.err == nil {
+		f.err = fmt.Errorf(format, args...)
 	}
-	return nil, fmt.Errorf("%s is not an object", what)
 }
 
-func (o object) str(key string) (string, error) {
-	switch s := o[key].(type) {
-	case string:
-		return s, nil
-	case nil:
-		return "", nil
+// object returns v, the member what, as an object; nil for null.
+func (f *fields) object(v any, what string) object {
+	o, ok := v.(map[string]any)
+	if !ok && v != nil {
+		f.fail("%s is not an object", what)
 	}
-	return "", fmt.Errorf("%s is not a string", key)
+	return o
 }
 
-func (o object) strings(key string) ([]string, error) {
-	switch a := o[key].(type) {
-	case []any:
-		out := make([]string, len(a))
-		for i, v := range a {
-			s, ok := v.(string)
-			if !ok && v != nil {
-				return nil, fmt.Errorf("%s[%d] is not a string", key, i)
-			}
-			out[i] = s
+func (f *fields) str(o object, key string) string {
+	s, ok := o[key].(string)
+	if !ok && o[key] != nil {
+		f.fail("%s is not a string", key)
+	}
+	return s
+}
+
+func (f *fields) strings(o object, key string) []string {
+	a, ok := o[key].([]any)
+	if !ok {
+		if o[key] != nil {
+			f.fail("%s is not an array", key)
 		}
-		return out, nil
-	case nil:
-		return nil, nil
+		return nil
 	}
-	return nil, fmt.Errorf("%s is not an array", key)
+	out := make([]string, len(a))
+	for i, v := range a {
+		s, ok := v.(string)
+		if !ok && v != nil {
+			f.fail("%s[%d] is not a string", key, i)
+		}
+		out[i] = s
+	}
+	return out
 }
 
-func (o object) stringMap(key string) (map[string]string, error) {
-	m, err := asObject(o[key], key)
-	if err != nil || m == nil {
-		return nil, err
+func (f *fields) stringMap(o object, key string) map[string]string {
+	m := f.object(o[key], key)
+	if m == nil {
+		return nil
 	}
 	out := make(map[string]string, len(m))
 	for k, v := range m {
 		s, ok := v.(string)
 		if !ok && v != nil {
-			return nil, fmt.Errorf("%s.%s is not a string", key, k)
+			f.fail("%s.%s is not a string", key, k)
 		}
 		out[k] = s
 	}
-	return out, nil
+	return out
 }
 
-func (o object) claims(key string) (sdk.Claims, error) {
-	m, err := asObject(o[key], key)
-	if err != nil || m == nil {
-		return nil, err
+func (f *fields) claims(o object, key string) sdk.Claims {
+	if m := f.object(o[key], key); m != nil {
+		return sdk.Claims(m)
 	}
-	return sdk.Claims(m), nil
+	return nil
 }
 
-func (o object) headers(key string) ([]sdk.Header, error) {
+func (f *fields) headers(o object, key string) []sdk.Header {
 	a, ok := o[key].([]any)
 	if !ok {
 		if o[key] != nil {
-			return nil, fmt.Errorf("%s is not an array", key)
+			f.fail("%s is not an array", key)
 		}
-		return nil, nil
+		return nil
 	}
 	out := make([]sdk.Header, len(a))
 	for i, v := range a {
-		h, err := asObject(v, key)
-		if err != nil {
-			return nil, err
-		}
-		if out[i].Name, err = h.str("name"); err != nil {
-			return nil, err
-		}
-		if out[i].Value, err = h.str("value"); err != nil {
-			return nil, err
-		}
+		h := f.object(v, key)
+		out[i] = sdk.Header{Name: f.str(h, "name"), Value: f.str(h, "value")}
 	}
-	return out, nil
+	return out
+}
+
+// status reads an HTTP status, a u16.
+func (f *fields) status(o object, key string) uint16 {
+	switch s := o[key].(type) {
+	case float64:
+		if s != float64(uint16(s)) {
+			f.fail("%s %v is not a u16", key, s)
+		}
+		return uint16(s)
+	case nil:
+	default:
+		f.fail("%s is not a number", key)
+	}
+	return 0
 }
 
 // readInput reads fn's input document into its Go value.
@@ -423,82 +438,39 @@ func readInput(fn Function, data []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	doc, err := asObject(v, "the document")
-	if err != nil {
-		return nil, err
-	}
+	var f fields
+	doc := f.object(v, "the document")
+	var in any
 	switch fn {
 	case FuncConfigure:
-		var in ConfigureInput
-		if in.Settings, err = doc.stringMap("settings"); err != nil {
-			return nil, err
-		}
-		c, err := asObject(doc["client"], "client")
-		if err != nil {
-			return nil, err
-		}
-		in.Client.ClientID, err = c.str("client_id")
-		if err == nil {
-			in.Client.ClientSecret, err = c.str("client_secret")
-		}
-		if err == nil {
-			in.Client.Scopes, err = c.strings("scopes")
-		}
-		return in, err
+		settings := f.stringMap(doc, "settings")
+		c := f.object(doc["client"], "client")
+		in = ConfigureInput{Settings: settings, Client: sdk.Client{
+			ClientID: f.str(c, "client_id"), ClientSecret: f.str(c, "client_secret"), Scopes: f.strings(c, "scopes"),
+		}}
 	case FuncPrepare:
-		var in PrepareInput
-		ex, err := doc.str("exchange")
-		in.Exchange = sdk.Exchange(ex)
-		r, err2 := asObject(doc["request"], "request")
-		if err = errors.Join(err, err2); err != nil {
-			return nil, err
-		}
-		in.Request.Method, err = r.str("method")
-		if err == nil {
-			in.Request.URL, err = r.str("url")
-		}
-		if err == nil {
-			in.Request.Headers, err = r.headers("headers")
-		}
-		if err == nil {
-			in.Request.Body, err = r.str("body")
-		}
-		return in, err
+		ex := f.str(doc, "exchange")
+		r := f.object(doc["request"], "request")
+		in = PrepareInput{Exchange: sdk.Exchange(ex), Request: sdk.HTTPRequest{
+			Method: f.str(r, "method"), URL: f.str(r, "url"), Headers: f.headers(r, "headers"), Body: f.str(r, "body"),
+		}}
 	case FuncInterpret:
-		var in InterpretInput
-		ex, err := doc.str("exchange")
-		in.Exchange = sdk.Exchange(ex)
-		r, err2 := asObject(doc["response"], "response")
-		if err = errors.Join(err, err2); err != nil {
-			return nil, err
-		}
-		switch s := r["status"].(type) {
-		case float64:
-			if s != float64(uint16(s)) {
-				return nil, fmt.Errorf("status %v is not a u16", s)
-			}
-			in.Response.Status = uint16(s)
-		case nil:
-		default:
-			return nil, errors.New("status is not a number")
-		}
-		in.Response.Headers, err = r.headers("headers")
-		if err == nil {
-			in.Response.Body, err = r.str("body")
-		}
-		return in, err
+		ex := f.str(doc, "exchange")
+		r := f.object(doc["response"], "response")
+		in = InterpretInput{Exchange: sdk.Exchange(ex), Response: sdk.HTTPResponse{
+			Status: f.status(r, "status"), Headers: f.headers(r, "headers"), Body: f.str(r, "body"),
+		}}
 	case FuncIdentity:
-		var in IdentityInput
-		in.IDTokenClaims, err = doc.claims("id_token_claims")
-		if err == nil {
-			in.Userinfo, err = doc.claims("userinfo")
+		in = IdentityInput{
+			IDTokenClaims: f.claims(doc, "id_token_claims"), Userinfo: f.claims(doc, "userinfo"), Settings: f.stringMap(doc, "settings"),
 		}
-		if err == nil {
-			in.Settings, err = doc.stringMap("settings")
-		}
-		return in, err
+	default:
+		return nil, fmt.Errorf("no input document for %q", fn)
 	}
-	return nil, fmt.Errorf("no input document for %q", fn)
+	if f.err != nil {
+		return nil, f.err
+	}
+	return in, nil
 }
 
 // writer appends JSON to b exactly as json.Marshal writes it.
